@@ -1,0 +1,20 @@
+"""fdl: a functional deep-learning toolkit on JAX.
+
+Pure functions over arrays and pytrees, jit-compiled, each op with a hand-written
+backward pass (``fdl.manual``) that is checked against ``jax.grad`` and finite
+differences (``fdl.gradcheck``).
+"""
+
+from importlib import metadata as _metadata
+
+from fdl import nn as nn
+from fdl import losses as losses
+from fdl import regularizers as regularizers
+from fdl import init as init
+from fdl import manual as manual
+from fdl import gradcheck as gradcheck
+
+try:
+    __version__ = _metadata.version("fdl")
+except _metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"

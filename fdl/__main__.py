@@ -1,0 +1,5 @@
+import sys
+
+from fdl.cli import main
+
+sys.exit(main())

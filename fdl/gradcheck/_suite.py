@@ -1,0 +1,54 @@
+"""Run ``check`` over every registered op and print the table ``fdl gradcheck`` shows."""
+
+import functools
+
+import jax
+import numpy as np
+
+from fdl.gradcheck._cases import CASES
+from fdl.gradcheck._check import check
+
+
+def run_suite(cases=CASES, *, seed=0, pattern=None):
+    """Checks every case in float64; returns the list of ``GradcheckReport``s.
+
+    Must run with ``jax_enable_x64`` on (``fdl gradcheck`` turns it on).
+    """
+    import jax.numpy as jnp
+
+    if jnp.zeros(()).dtype != jnp.float64 and not jax.config.jax_enable_x64:
+        raise RuntimeError("run_suite needs float64: enable jax_enable_x64 first")
+    reports = []
+    for i, case in enumerate(cases):
+        if pattern and pattern not in case.name:
+            continue
+        reports.append(check_case(case, seed=seed + i))
+    return reports
+
+
+def check_case(case, *, seed=0):
+    """``check`` on one registered case, with float64 inputs drawn from ``seed``."""
+    import jax.numpy as jnp
+
+    args = case.make_args(np.random.default_rng(seed), jnp.float64)
+    fn = functools.partial(case.fn, **case.kwargs) if case.kwargs else case.fn
+    return check(fn, *args, argnums=case.argnums, select=case.select, name=case.name, seed=seed)
+
+
+def format_table(reports):
+    """A plain-text table: one line per (op, argument) with the three relative errors."""
+    header = f"{'op':<30} {'grad':<10} {'manual vs jax.grad':>19} {'manual vs numeric':>18} {'jax.grad vs numeric':>20}  status"
+    lines = [header, "-" * len(header)]
+    for report in reports:
+        for k, row in enumerate(report.rows):
+            status = ("ok" if report.ok else "FAIL") if k == 0 else ""
+            lines.append(
+                f"{report.name if k == 0 else '':<30} {'d' + row.argument:<10} "
+                f"{_fmt(row.manual_vs_auto):>19} {_fmt(row.manual_vs_numerical):>18} "
+                f"{_fmt(row.auto_vs_numerical):>20}  {status}"
+            )
+    return "\n".join(lines)
+
+
+def _fmt(value):
+    return "n/a" if value is None else f"{value:.2e}"

@@ -1,0 +1,203 @@
+"""Convolution (lecture: "Convolutional Layer") in two implementations that agree.
+
+A conv layer slides each ``KH x KW x C`` filter over the image and takes a dot product
+with every window it covers, plus a bias. fdl computes it two ways:
+
+* ``impl="xla"`` (default): XLA's native convolution, ``lax.conv_general_dilated``.
+* ``impl="im2col"``: the lecture's description made explicit. ``im2col`` gathers every
+  window into a row, so the whole layer is ONE matrix product of the
+  ``(N*Ho*Wo, KH*KW*C)`` patch matrix with the ``(KH*KW*C, O)`` reshaped filters.
+
+Layouts: images NHWC, kernels HWIO. Like every deep-learning library this is
+cross-correlation (the filter is not flipped).
+
+Output size, per spatial axis: ``(size - kernel + 2*padding) / stride + 1``. When that
+is not an integer the filter "cannot be applied" at that stride and fdl raises
+``ValueError`` instead of silently dropping the last rows (``"VALID"`` is padding 0 and
+follows the same rule; ``"SAME"`` pads so the output is ``ceil(size / stride)``).
+"""
+
+import math
+
+import jax.numpy as jnp
+from jax import lax
+
+from fdl import _checks
+
+
+def conv_output_size(size, kernel, stride=1, padding=0):
+    """Output length of a conv or pool along one axis: ``(size - kernel + 2 P) / S + 1``.
+
+    Args:
+      size: input length (int >= 1).
+      kernel: filter length (int >= 1).
+      stride: step ``S`` (int >= 1).
+      padding: zero padding ``P`` on each side (int >= 0), ``"VALID"`` (0) or
+        ``"SAME"`` (output ``ceil(size / S)``).
+    Raises:
+      ValueError: when the filter cannot be applied, i.e. ``(size - kernel + 2P) % S != 0``
+        (the notes' 7x7 input, 3x3 filter, stride 3), or it is larger than the padded input.
+    """
+    for name, value, low in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {value!r}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    before, after = _axis_padding(size, kernel, stride, padding, "padding")
+    return _checked_output(size, kernel, stride, before, after, "input")
+
+
+def _axis_padding(size, kernel, stride, padding, name):
+    """Resolves one axis' padding spec to (before, after) zero counts."""
+    if isinstance(padding, str):
+        mode = padding.upper()
+        if mode == "VALID":
+            return 0, 0
+        if mode == "SAME":
+            out = math.ceil(size / stride)
+            total = max((out - 1) * stride + kernel - size, 0)
+            return total // 2, total - total // 2
+        raise ValueError(f"{name} must be an int, a pair, 'SAME' or 'VALID', got {padding!r}")
+    if isinstance(padding, bool) or not isinstance(padding, int):
+        raise TypeError(f"{name} must be an int, a pair, 'SAME' or 'VALID', got {padding!r}")
+    if padding < 0:
+        raise ValueError(f"{name} must be >= 0, got {padding}")
+    return padding, padding
+
+
+def _checked_output(size, kernel, stride, before, after, what):
+    span = size + before + after - kernel
+    if span < 0:
+        raise ValueError(
+            f"a filter of size {kernel} does not fit the {what} of size {size} "
+            f"with padding ({before}, {after})"
+        )
+    if span % stride:
+        raise ValueError(
+            f"cannot apply a filter of size {kernel} to an {what} of size {size} with "
+            f"stride {stride} and padding ({before}, {after}): "
+            f"(size - filter + padding) = {span} is not a multiple of the stride"
+        )
+    return span // stride + 1
+
+
+def resolve_padding(hw, kernel, stride, padding):
+    """``((top, bottom), (left, right))`` for an NHWC image of spatial size ``hw``.
+
+    ``padding`` is an int, a pair of ints (rows, columns), ``"SAME"`` or ``"VALID"``.
+    """
+    if isinstance(padding, (tuple, list)):
+        if len(padding) != 2:
+            raise ValueError(f"padding must be an int, a pair, 'SAME' or 'VALID', got {padding!r}")
+        per_axis = padding
+    else:
+        per_axis = (padding, padding)
+    pads = tuple(
+        _axis_padding(hw[a], kernel[a], stride[a], per_axis[a], "padding") for a in range(2)
+    )
+    out = tuple(
+        _checked_output(hw[a], kernel[a], stride[a], *pads[a], ("height", "width")[a])
+        for a in range(2)
+    )
+    return pads, out
+
+
+def check_conv(x, w, b, stride, padding):
+    """Validates conv2d arguments; returns arrays, stride pair, pads and output size."""
+    x = _checks.float_array(x, "x")
+    w = _checks.float_array(w, "w")
+    b = _checks.float_array(b, "b")
+    _checks.check_rank(x, "x", 4, "(N, H, W, C) -- images are NHWC")
+    _checks.check_rank(w, "w", 4, "(KH, KW, C_in, C_out) -- kernels are HWIO")
+    _checks.check_rank(b, "b", 1, "(C_out,)")
+    if w.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"w has {w.shape[2]} input channels (shape {tuple(w.shape)}, HWIO) but x has "
+            f"{x.shape[3]} channels (shape {tuple(x.shape)}, NHWC)"
+        )
+    if b.shape[0] != w.shape[3]:
+        raise ValueError(
+            f"b must have shape ({w.shape[3]},) for {w.shape[3]} filters, got {tuple(b.shape)}"
+        )
+    stride = _checks.pair(stride, "stride")
+    pads, out = resolve_padding(x.shape[1:3], w.shape[:2], stride, padding)
+    return x, w, b, stride, pads, out
+
+
+def conv2d(x, w, b, stride=1, padding=0, *, impl="xla"):
+    """2-D convolution layer: ``out[n,i,j,o] = sum_{p,q,c} xpad[n, iS+p, jS+q, c] w[p,q,c,o] + b[o]``.
+
+    Args:
+      x: ``(N, H, W, C)`` images.
+      w: ``(KH, KW, C, O)`` filters; each extends the full depth ``C`` of the input.
+      b: ``(O,)`` biases, one per filter.
+      stride: int or ``(SH, SW)``, >= 1.
+      padding: zeros on each border: int, ``(PH, PW)``, ``"SAME"`` or ``"VALID"``.
+      impl: ``"xla"`` (native convolution) or ``"im2col"`` (patches times one matrix).
+    Returns:
+      ``(N, Ho, Wo, O)`` feature maps, ``Ho = (H - KH + 2 PH) / SH + 1``.
+    Raises:
+      ValueError: ranks, channel counts, or a filter that cannot be applied at the stride.
+    """
+    if impl == "xla":
+        return conv2d_xla(x, w, b, stride, padding)
+    if impl == "im2col":
+        return conv2d_im2col(x, w, b, stride, padding)
+    raise ValueError(f"impl must be 'xla' or 'im2col', got {impl!r}")
+
+
+def conv2d_xla(x, w, b, stride=1, padding=0):
+    """``conv2d`` through XLA's convolution (``lax.conv_general_dilated``)."""
+    x, w, b, stride, pads, _ = check_conv(x, w, b, stride, padding)
+    out = lax.conv_general_dilated(
+        x, w, window_strides=stride, padding=pads,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+    return out + b
+
+
+def im2col(x, kernel, stride, pads, out_hw):
+    """Gathers every filter window into a row: ``(N, H, W, C) -> (N, Ho, Wo, KH*KW*C)``.
+
+    Row entry ``(p*KW + q)*C + c`` holds ``xpad[n, i*SH + p, j*SW + q, c]``, the order of
+    an HWIO kernel reshaped to ``(KH*KW*C, O)``. The ``KH*KW`` strided slices are static,
+    so XLA fuses them into one gather-free copy.
+    """
+    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_hw
+    xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    cols = [
+        xp[:, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw, :]
+        for p in range(kh)
+        for q in range(kw)
+    ]
+    patches = jnp.stack(cols, axis=3)  # (N, Ho, Wo, KH*KW, C)
+    return patches.reshape(x.shape[0], ho, wo, kh * kw * x.shape[3])
+
+
+def col2im(cols, x_shape, kernel, stride, pads):
+    """Adjoint of ``im2col``: adds every row entry back onto the pixel it came from.
+
+    ``(N, Ho, Wo, KH*KW*C) -> (N, H, W, C)``; overlapping windows accumulate, which is
+    exactly the backward pass of patch extraction.
+    """
+    n, h, w, c = x_shape
+    (kh, kw), (sh, sw) = kernel, stride
+    ho, wo = cols.shape[1], cols.shape[2]
+    cols = cols.reshape(n, ho, wo, kh, kw, c)
+    hp, wp = h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]
+    out = jnp.zeros((n, hp, wp, c), cols.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            out = out.at[:, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw, :].add(
+                cols[:, :, :, p, q, :]
+            )
+    return out[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w, :]
+
+
+def conv2d_im2col(x, w, b, stride=1, padding=0):
+    """``conv2d`` as im2col followed by one ``(N*Ho*Wo, KH*KW*C) @ (KH*KW*C, O)`` product."""
+    x, w, b, stride, pads, out = check_conv(x, w, b, stride, padding)
+    kh, kw, c, o = w.shape
+    patches = im2col(x, (kh, kw), stride, pads, out)
+    y = patches.reshape(-1, kh * kw * c) @ w.reshape(kh * kw * c, o) + b
+    return y.reshape(x.shape[0], out[0], out[1], o)
