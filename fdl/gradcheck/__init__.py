@@ -15,4 +15,5 @@ from fdl.gradcheck._check import check as check
 from fdl.gradcheck._numerical import numerical_gradient as numerical_gradient
 from fdl.gradcheck._numerical import rel_error as rel_error
 from fdl.gradcheck._suite import format_table as format_table
+from fdl.gradcheck._suite import check_case as check_case
 from fdl.gradcheck._suite import run_suite as run_suite

@@ -100,7 +100,8 @@ def _svm_args(rng, dtype):
 
 def _binary_args(rng, dtype):
     y = np.where(rng.uniform(size=8) < 0.5, 1, -1)
-    margin = np.asarray(_off_kink(rng, (8,), np.float64))  # y * score - 1, off the hinge
+    z = rng.standard_normal(8)
+    margin = np.sign(z) * (np.abs(z) + 0.05)  # y * score - 1, kept off the hinge
     return jnp.asarray((1 + margin) * y, dtype), jnp.asarray(y)
 
 

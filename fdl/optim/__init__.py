@@ -16,7 +16,10 @@ Conventions (``x`` a parameter array, ``dx`` its gradient, ``lr`` the learning r
 this update; all operations elementwise):
 
 - **lr and schedules.** ``lr`` is a float > 0 or a schedule ``step -> lr``, called with
-  ``step`` = the number of updates already done (0 for the first update).
+  ``step`` = the number of updates already done (0 for the first update): ``constant``,
+  ``step_decay``, ``exponential_decay`` (``a0*exp(-k t)``), ``inverse_time_decay``
+  (``a0/(1 + k t)``), ``cosine_decay``, ``warmup`` and ``join_schedules``, or any
+  jnp-traceable function of the int32 step.
 - **sgd**: ``x -= lr * dx``.
 - **momentum**, as in the notes: ``v = mu*v - lr*dx; x += v``. The velocity carries the
   learning rate. The other common form, in which the velocity accumulates raw gradients,

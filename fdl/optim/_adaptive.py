@@ -104,7 +104,8 @@ def _adamw_leaf(x, dx, m, v, t, lr, beta1, beta2, eps, weight_decay):
 def adagrad(lr, eps=1e-7):
     """AdaGrad: each coordinate's step is divided by the root of its summed squared gradients.
 
-    $$c_t = c_{t-1} + g_t^2, \\qquad x_t = x_{t-1} - \\alpha_t \\frac{g_t}{\\sqrt{c_t} + \\epsilon}$$
+    $$c_t = c_{t-1} + g_t^2, \\qquad
+      x_t = x_{t-1} - \\alpha_t \\frac{g_t}{\\sqrt{c_t} + \\epsilon}$$
 
     (elementwise). The cache only grows, so the effective learning rate decays to zero
     over a long run: convex problems welcome this, deep networks stop learning too soon.

@@ -132,7 +132,10 @@ def cosine_decay(a0, total_steps, final=0.0):
     """
     a0 = _base.positive_float(a0, "a0")
     total_steps = _base.positive_int(total_steps, "total_steps")
-    final = _base.real_in_range(final, "final", low=0.0, high=float(a0))
+    # The upper bound is checked only against a concrete a0 (not a traced one).
+    final = _base.real_in_range(
+        final, "final", low=0.0, high=a0 if isinstance(a0, float) else None
+    )
 
     def schedule(step):
         progress = jnp.minimum(_as_float_step(step), float(total_steps)) / total_steps

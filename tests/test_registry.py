@@ -1,0 +1,111 @@
+"""The shared suite: every registered op (``fdl.gradcheck.CASES``) against its NumPy
+reference, its hand-written VJP against ``jax.grad`` and finite differences, eager
+against jit, and its output shapes and dtypes."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fdl
+from fdl.gradcheck import CASES, check_case
+from registry import REFERENCES, reference_for
+
+IDS = [case.name for case in CASES]
+
+
+def _args(case, dtype, seed=0):
+    return case.make_args(np.random.default_rng(seed), dtype)
+
+
+def _call(fn, case, args):
+    return fn(*args, **case.kwargs)
+
+
+def _assert_tree_close(actual, expected, rtol, atol):
+    actual_leaves, actual_def = jax.tree_util.tree_flatten(actual)
+    expected_leaves, expected_def = jax.tree_util.tree_flatten(expected)
+    assert actual_def == expected_def, (actual_def, expected_def)
+    for a, e in zip(actual_leaves, expected_leaves):
+        np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64),
+                                   rtol=rtol, atol=atol)
+
+
+def test_every_case_has_a_reference_and_a_manual_twin():
+    for case in CASES:
+        assert case.name.split("[")[0] in REFERENCES, case.name
+        assert fdl.manual.counterpart(case.fn) is not None, case.name
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_forward_matches_numpy_reference(case, x64):
+    args = _args(case, jnp.float64)
+    expected = reference_for(case)(*args, **case.kwargs)
+    _assert_tree_close(_call(case.fn, case, args), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_manual_forward_equals_automatic(case, x64):
+    args = _args(case, jnp.float64)
+    hand = fdl.manual.counterpart(case.fn)
+    _assert_tree_close(_call(hand, case, args), _call(case.fn, case, args), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_gradients_agree(case, x64):
+    report = check_case(case, seed=1)
+    assert report.worst_analytic is not None
+    assert report.worst_analytic <= 1e-9, str(report)
+    assert report.worst_numerical <= 1e-6, str(report)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_forward_backward_pair_matches_custom_vjp(case, x64):
+    """``name_forward``/``name_backward`` called directly give the VJP jax.grad uses."""
+    hand = fdl.manual.counterpart(case.fn)
+    module = vars(fdl.manual)
+    base = hand.__name__
+    forward, backward = module[f"{base}_forward"], module[f"{base}_backward"]
+    args = _args(case, jnp.float64, seed=2)
+    # Compiled, because eager execution compiles every primitive on its own.
+    out, cache = jax.jit(functools.partial(forward, **case.kwargs))(*args)
+    select = case.select or (lambda o: o)
+    out = select(out)
+    cotangent = jnp.asarray(np.random.default_rng(3).standard_normal(np.shape(out)), out.dtype)
+    grads = jax.jit(backward)(cotangent, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    argnums = case.argnums or tuple(
+        i for i, a in enumerate(args)
+        if all(jnp.issubdtype(leaf.dtype, jnp.floating) for leaf in jax.tree_util.tree_leaves(a))
+    )
+    def automatic(cot, *diff):
+        _, vjp = jax.vjp(lambda *d: select(_call(case.fn, case, _replace(args, argnums, d))), *diff)
+        return vjp(cot)
+
+    expected = jax.jit(automatic)(cotangent, *[args[i] for i in argnums])
+    _assert_tree_close(grads, expected, rtol=1e-10, atol=1e-12)
+
+
+def _replace(args, argnums, values):
+    args = list(args)
+    for i, v in zip(argnums, values):
+        args[i] = v
+    return args
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_eager_equals_jit_shapes_and_dtypes(case, dtype):
+    with jax.enable_x64(dtype == jnp.float64):
+        args = _args(case, dtype)
+        for fn in (case.fn, fdl.manual.counterpart(case.fn)):
+            bound = functools.partial(fn, **case.kwargs)
+            eager = bound(*args)
+            jitted = jax.jit(bound)(*args)
+            _assert_tree_close(jitted, eager, rtol=1e-5 if dtype == jnp.float32 else 1e-12, atol=1e-6)
+            expected = jax.tree_util.tree_map(np.asarray, reference_for(case)(*args, **case.kwargs))
+            for got, want in zip(jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(expected)):
+                assert got.shape == np.shape(want), case.name
+                assert got.dtype == dtype, (case.name, got.dtype)
