@@ -13,6 +13,7 @@ from fdl import regularizers as regularizers
 from fdl import init as init
 from fdl import manual as manual
 from fdl import gradcheck as gradcheck
+from fdl import optim as optim
 
 try:
     __version__ = _metadata.version("fdl")

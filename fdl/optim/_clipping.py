@@ -14,6 +14,7 @@ Two different guards against steps that are too large:
 import jax
 import jax.numpy as jnp
 
+from fdl import regularizers
 from fdl.optim import _base
 
 
@@ -99,16 +100,8 @@ def max_norm_project(params, c):
       Srivastava et al., "Dropout: a simple way to prevent neural networks from
       overfitting", JMLR 2014, section 5.1.
     """
-    c = _base.positive_float(c, "c")
-
-    def project(w):
-        w = jnp.asarray(w)
-        if w.ndim < 2:
-            return w
-        norms = jnp.sqrt(jnp.sum(jnp.square(w), axis=tuple(range(w.ndim - 1)), keepdims=True))
-        return w * (c / jnp.maximum(norms, c)).astype(w.dtype)
-
-    return jax.tree.map(project, params)
+    # One implementation, shared with the regulariser of the same name.
+    return regularizers.max_norm(params, _base.positive_float(c, "c"))
 
 
 def chain_clip(optimizer, max_norm):
