@@ -14,7 +14,7 @@ def _cmd_gradcheck(args):
     jax.config.update("jax_enable_x64", True)
     from fdl import gradcheck
 
-    reports = gradcheck.run_suite(seed=args.seed, pattern=args.only)
+    reports = gradcheck.run_suite(gradcheck.CASES, seed=args.seed, pattern=args.only)
     if not reports:
         raise UsageError(f"no op matches --only {args.only!r}")
     print(gradcheck.format_table(reports))
