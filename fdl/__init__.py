@@ -14,6 +14,7 @@ from fdl import init as init
 from fdl import manual as manual
 from fdl import gradcheck as gradcheck
 from fdl import optim as optim
+from fdl import data as data
 
 try:
     __version__ = _metadata.version("fdl")

@@ -1,0 +1,164 @@
+"""random_crop and random_flip: per-example keys, shapes, crops as shifted windows."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fdl import data
+
+
+def distinct_images(n, h=6, w=5, c=2):
+    """Images whose every pixel value is unique (and nonzero), so a window or a mirror
+    image can be recognised."""
+    return (np.arange(n * h * w * c, dtype=np.float32) + 1).reshape(n, h, w, c)
+
+
+def crop_offsets(out, x, pad_h, pad_w):
+    """The (top, left) window of the zero-padded input each output equals."""
+    padded = np.pad(x, ((0, 0), (pad_h, pad_h), (pad_w, pad_w), (0, 0)))
+    h, w = x.shape[1:3]
+    found = []
+    for i in range(len(x)):
+        hits = [
+            (top, left)
+            for top in range(2 * pad_h + 1)
+            for left in range(2 * pad_w + 1)
+            if np.array_equal(out[i], padded[i, top : top + h, left : left + w])
+        ]
+        assert len(hits) == 1, f"example {i} is not a window of its padded input"
+        found.append(hits[0])
+    return found
+
+
+def test_crop_preserves_shape_and_dtype(variant):
+    key = jax.random.key(0)
+    for x in (distinct_images(6), distinct_images(6).astype(np.uint8)):
+        out = variant(functools.partial(data.random_crop, padding=2))(key, x)
+        assert out.shape == x.shape and out.dtype == x.dtype
+
+
+def test_zero_padding_is_identity():
+    x = distinct_images(4)
+    np.testing.assert_array_equal(data.random_crop(jax.random.key(1), x, 0), x)
+
+
+@pytest.mark.parametrize("padding", [2, (1, 3)])
+def test_crops_are_windows_of_the_padded_input(padding):
+    x = distinct_images(300)
+    out = np.asarray(data.random_crop(jax.random.key(2), x, padding))
+    pad_h, pad_w = (padding, padding) if isinstance(padding, int) else padding
+    offsets = crop_offsets(out, x, pad_h, pad_w)
+    # Every one of the (2p_h + 1)(2p_w + 1) <= 35 positions turns up among 300 crops:
+    # the chance that a given one is missed is (34/35)^300 < 2e-4.
+    assert set(offsets) == {
+        (t, l) for t in range(2 * pad_h + 1) for l in range(2 * pad_w + 1)
+    }  # fmt: skip
+
+
+def test_crop_depends_only_on_the_example_and_its_key():
+    x = distinct_images(6)
+    key = jax.random.key(3)
+    out = data.random_crop(key, x, 2)
+    keys = jax.random.split(key, 6)
+    np.testing.assert_array_equal(data.random_crop(keys, x, 2), out)
+    for i in range(6):
+        alone = data.random_crop(keys[i : i + 1], x[i : i + 1], 2)
+        np.testing.assert_array_equal(alone, out[i : i + 1])
+    # A different batch around example 2 does not change its crop.
+    mixed = data.random_crop(keys[jnp.array([2, 0])], x[[2, 0]], 2)
+    np.testing.assert_array_equal(mixed[0], out[2])
+
+
+def test_crop_same_key_same_result_jit_matches_eager():
+    x = distinct_images(6)
+    key = jax.random.key(4)
+    eager = data.random_crop(key, x, 2)
+    np.testing.assert_array_equal(data.random_crop(key, x, 2), eager)
+    jitted = jax.jit(data.random_crop, static_argnums=2)(key, x, 2)
+    np.testing.assert_array_equal(jitted, eager)
+    assert not np.array_equal(data.random_crop(jax.random.key(5), x, 2), eager)
+
+
+def test_raw_uint32_keys_work():
+    x = distinct_images(4)
+    key = jax.random.PRNGKey(0)
+    out = data.random_crop(key, x, 1)
+    np.testing.assert_array_equal(data.random_crop(jax.random.split(key, 4), x, 1), out)
+    flipped = data.random_flip(key, x)
+    np.testing.assert_array_equal(data.random_flip(jax.random.split(key, 4), x), flipped)
+
+
+def flipped_mask(out, x):
+    out = np.asarray(out)
+    same = np.all(out == x, axis=(1, 2, 3))
+    mirrored = np.all(out == x[:, :, ::-1], axis=(1, 2, 3))
+    assert np.all(same ^ mirrored), "every output must be the image or its mirror"
+    return mirrored
+
+
+def test_flip_each_image_or_its_mirror(variant):
+    x = distinct_images(50)
+    out = variant(data.random_flip)(jax.random.key(6), x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    flipped_mask(out, x)
+
+
+def test_about_half_are_flipped():
+    n = 4000
+    x = distinct_images(n, 2, 3, 1)
+    count = int(flipped_mask(data.random_flip(jax.random.key(7), x), x).sum())
+    # Binomial(4000, 0.5): standard deviation 31.6, so 200 is over six of them.
+    assert abs(count - n / 2) < 200
+    count = int(flipped_mask(data.random_flip(jax.random.key(7), x, prob=0.2), x).sum())
+    assert abs(count - 0.2 * n) < 6 * np.sqrt(n * 0.2 * 0.8)
+
+
+def test_flip_twice_with_the_same_key_restores():
+    x = distinct_images(30)
+    key = jax.random.key(8)
+    once = data.random_flip(key, x)
+    np.testing.assert_array_equal(data.random_flip(key, x), once)
+    np.testing.assert_array_equal(data.random_flip(key, once), x)
+
+
+def test_flip_probability_extremes_and_traced_prob():
+    x = distinct_images(10)
+    key = jax.random.key(9)
+    np.testing.assert_array_equal(data.random_flip(key, x, prob=0.0), x)
+    np.testing.assert_array_equal(data.random_flip(key, x, prob=1.0), x[:, :, ::-1])
+    np.testing.assert_array_equal(jax.jit(data.random_flip)(key, x, 1.0), x[:, :, ::-1])
+
+
+def test_flip_depends_only_on_the_example_and_its_key():
+    x = distinct_images(8)
+    key = jax.random.key(10)
+    out = data.random_flip(key, x)
+    keys = jax.random.split(key, 8)
+    for i in range(8):
+        np.testing.assert_array_equal(data.random_flip(keys[i : i + 1], x[i : i + 1]),
+                                      out[i : i + 1])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda k, x: data.random_crop(k, x[0], 1), ValueError, "x must have rank 4"),
+        (lambda k, x: data.random_flip(k, x[:, :, :, :, None]), ValueError, "rank 4"),
+        (lambda k, x: data.random_crop(k, x, -1), ValueError, "padding must be >= 0"),
+        (lambda k, x: data.random_crop(k, x, (1, -2)), ValueError, "padding"),
+        (lambda k, x: data.random_crop(k, x, 1.5), TypeError, "padding"),
+        (lambda k, x: data.random_flip(k, x, prob=1.5), ValueError, "prob"),
+        (lambda k, x: data.random_flip(k, x, prob=-0.1), ValueError, "prob"),
+        (lambda k, x: data.random_flip(k, x, prob="half"), TypeError, "prob"),
+        (lambda k, x: data.random_crop(jax.random.split(k, 3), x, 1), ValueError, "4 keys"),
+        (lambda k, x: data.random_flip(0, x), TypeError, "key"),
+        (lambda k, x: data.random_flip(jnp.zeros(2), x), TypeError, "key"),
+        (lambda k, x: data.random_crop(k, "images", 1), TypeError, "x must be an array"),
+    ],
+)
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call(jax.random.key(0), distinct_images(4))
