@@ -15,6 +15,8 @@ from fdl import manual as manual
 from fdl import gradcheck as gradcheck
 from fdl import optim as optim
 from fdl import data as data
+from fdl import layers as layers
+from fdl import models as models
 
 try:
     __version__ = _metadata.version("fdl")

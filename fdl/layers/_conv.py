@@ -1,0 +1,109 @@
+"""The convolutional layer (lecture: "Convolution Layer").
+
+``K`` filters of size ``F x F x D1`` slide over an ``H x W x D1`` input with step ``S``
+and ``P`` zeros of padding; each output side is ``(W1 - F + 2P) / S + 1`` and the depth
+is ``K``. Parameters: ``F * F * D1 * K`` weights plus ``K`` biases (the notes' 10
+filters of 5x5 on a 32x32x3 input: ``(5*5*3 + 1) * 10 = 760``).
+"""
+
+import jax
+import jax.numpy as jnp
+
+from fdl import _checks
+from fdl import init as _init
+from fdl import nn as _nn
+from fdl.layers._core import Layer, check_input_shape, check_train, ops, positive_int
+from fdl.layers._dense import _check_initializer
+
+
+def _padding_spec(padding, name):
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID"):
+            raise ValueError(
+                f"{name}: padding must be an int, a pair, 'SAME' or 'VALID', got {padding!r}"
+            )
+        return padding.upper()
+    try:
+        pads = _checks.pair(padding, "padding", positive=False)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{name}: {err}") from None
+    if min(pads) < 0:
+        raise ValueError(f"{name}: padding must be >= 0, got {padding!r}")
+    return pads
+
+
+def spatial_output(input_shape, kernel, stride, padding, name, what="(H, W, C)"):
+    """``(Ho, Wo)`` of a window op on an ``(H, W, C)`` example, or a ValueError naming ``name``."""
+    shape = check_input_shape(input_shape, name, rank=3, what=what)
+    pads = padding if isinstance(padding, tuple) else (padding, padding)
+    out = []
+    for axis in range(2):
+        try:
+            out.append(_nn.conv_output_size(shape[axis], kernel[axis], stride[axis], pads[axis]))
+        except ValueError as err:
+            raise ValueError(
+                f"{name} cannot be applied to input_shape {shape} ({('height', 'width')[axis]} "
+                f"axis): {err}"
+            ) from None
+    return shape, tuple(out)
+
+
+def _describe(features, kernel, stride, padding):
+    pad = padding if isinstance(padding, str) else (
+        padding[0] if padding[0] == padding[1] else f"{padding[0]}x{padding[1]}"
+    )
+    st = stride[0] if stride[0] == stride[1] else f"{stride[0]}x{stride[1]}"
+    return f"Conv({features}, {kernel[0]}x{kernel[1]}, stride {st}, pad {pad})"
+
+
+def Conv(features, kernel_size, stride=1, padding=0, w_init=_init.kaiming_normal,
+         b_init=_init.zeros, *, impl="xla", manual=False):
+    """2-D convolution on NHWC images with HWIO filters (``fdl.nn.conv2d``).
+
+    Args:
+      features: number of filters ``K`` (output channels).
+      kernel_size: ``F``, an int or a pair ``(KH, KW)``.
+      stride: ``S``, an int or a pair.
+      padding: zeros on each border: an int, a pair, ``"SAME"`` or ``"VALID"``.
+      w_init: initialiser of ``w`` ``(KH, KW, C_in, K)``; default Kaiming normal
+        (``std = sqrt(2 / (KH*KW*C_in))``).
+      b_init: initialiser of ``b`` ``(K,)``; zeros by default.
+      impl: ``"xla"`` (native convolution) or ``"im2col"`` (one matrix product).
+      manual: compute with ``fdl.manual.conv2d`` (hand-written backward pass).
+    Params:
+      ``{"w": (KH, KW, C_in, K), "b": (K,)}``; no state.
+    Raises:
+      ValueError at ``init``/``output_shape`` when ``input_shape`` is not ``(H, W, C)``
+      or the filter cannot be applied to it (too large, or not tiling at the stride).
+    """
+    pre = f"Conv({features}, {kernel_size!r})"
+    features = positive_int(features, "features", pre)
+    try:
+        kernel = _checks.pair(kernel_size, "kernel_size")
+        stride = _checks.pair(stride, "stride")
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{pre}: {err}") from None
+    padding = _padding_spec(padding, pre)
+    if impl not in ("xla", "im2col"):
+        raise ValueError(f"{pre}: impl must be 'xla' or 'im2col', got {impl!r}")
+    name = _describe(features, kernel, stride, padding)
+    _check_initializer(w_init, "w_init", name)
+    _check_initializer(b_init, "b_init", name)
+    op = ops(manual)
+
+    def output_shape(input_shape):
+        _, (ho, wo) = spatial_output(input_shape, kernel, stride, padding, name)
+        return (ho, wo, features)
+
+    def init(key, input_shape, dtype=jnp.float32):
+        shape, _ = spatial_output(input_shape, kernel, stride, padding, name)
+        w_key, b_key = jax.random.split(key)
+        w = w_init(w_key, (kernel[0], kernel[1], shape[2], features), dtype)
+        return {"w": w, "b": b_init(b_key, (features,), dtype)}, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        del key
+        check_train(train, name)
+        return op.conv2d(x, params["w"], params["b"], stride, padding, impl=impl), state
+
+    return Layer(init, apply, output_shape, name)

@@ -1,0 +1,245 @@
+"""The layer type and ``serial``: composition of ``(init, apply)`` pairs.
+
+A layer is a frozen, hashable record of pure functions (the idea of stax's
+``(init_fun, apply_fun)`` pairs, with named parameters and explicit state):
+
+* ``init(key, input_shape, dtype=float32) -> (params, state)``: ``input_shape`` is
+  the shape of ONE example, without the batch axis (``(28, 28, 1)`` for NHWC digits,
+  ``(64,)`` for vectors). ``params`` are the trainable arrays, a dict of named arrays
+  (``{"w", "b"}``, ``{"gamma", "beta"}``, ``{}``); ``state`` holds what is updated in
+  the forward pass but not by gradients (batch norm's running statistics), ``{}`` for
+  most layers.
+* ``apply(params, state, x, *, train=False, key=None) -> (out, state)``: ``x`` carries
+  the batch axis. ``train`` selects batch statistics (batch norm) and random masks
+  (dropout); ``key`` is needed only by random layers in training.
+* ``output_shape(input_shape) -> shape``: computed analytically, no arrays built; it
+  also validates ``input_shape`` with the same messages as ``init``.
+* ``name``: a readable description used by ``fdl.models.summary``.
+
+A model built by ``serial`` is itself a ``Layer``: its params and state are tuples with
+one entry per sublayer, so ``params[0]["w"]`` is the first layer's weights.
+
+``Layer`` is a frozen dataclass, not a NamedTuple, so that JAX does not treat it as a
+pytree: it can be closed over or passed as a static argument of ``jax.jit``
+(``jax.jit(model.apply, static_argnames="train")``), and it is hashable.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from fdl import manual as _manual
+from fdl import nn as _nn
+
+
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """A layer: ``init``, ``apply``, ``output_shape`` and a ``name``.
+
+    Attributes:
+      init: ``(key, input_shape, dtype=float32) -> (params, state)``.
+      apply: ``(params, state, x, *, train=False, key=None) -> (out, state)``.
+      output_shape: ``input_shape -> shape`` (both without the batch axis).
+      name: readable description, e.g. ``"Conv(16, 3x3, stride 1, pad 1)"``.
+      needs_key: True if ``apply`` draws random numbers in training (dropout); ``serial``
+        hands a fresh sub-key only to such layers.
+      sublayers: the layers of a ``serial`` model (empty for a single layer).
+    """
+
+    init: Callable
+    apply: Callable
+    output_shape: Callable
+    name: str
+    needs_key: bool = False
+    sublayers: tuple = ()
+
+    def __repr__(self):
+        if self.sublayers:
+            inner = ", ".join(repr(layer) for layer in self.sublayers)
+            return f"serial({inner})"
+        return self.name
+
+
+def ops(manual):
+    """The op namespace a layer computes with: ``fdl.manual`` (hand-written VJPs) or ``fdl.nn``."""
+    if not isinstance(manual, bool):
+        raise TypeError(f"manual must be True or False, got {manual!r}")
+    return _manual if manual else _nn
+
+
+def check_train(train, name):
+    if not isinstance(train, bool):
+        raise TypeError(
+            f"{name}: train must be True or False (a Python bool; mark it static under "
+            f"jax.jit), got {train!r}"
+        )
+
+
+def check_input_shape(input_shape, name, rank=None, what=None, min_rank=1):
+    """Validates the per-example ``input_shape`` of layer ``name``; returns it as a tuple.
+
+    ``rank``: the exact rank expected (``what`` describes it, e.g. ``"(H, W, C)"``).
+    A shape one axis too long is reported as the batch axis included by mistake.
+    """
+    if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+        input_shape = (input_shape,)
+    if not isinstance(input_shape, (tuple, list)) or not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in input_shape
+    ):
+        raise TypeError(
+            f"{name}: input_shape must be a tuple of ints (one example, without the batch "
+            f"axis), got {input_shape!r}"
+        )
+    shape = tuple(int(d) for d in input_shape)
+    if any(d < 1 for d in shape):
+        raise ValueError(f"{name}: input_shape must have positive sizes, got {shape}")
+    if rank is not None and len(shape) != rank:
+        hint = ""
+        if len(shape) == rank + 1:
+            hint = (
+                f"; it looks like the batch axis is included: pass x.shape[1:] = {shape[1:]}"
+            )
+        raise ValueError(
+            f"{name}: input_shape must be {what or f'of rank {rank}'}, one example "
+            f"(input_shape excludes the batch axis), got {shape}{hint}"
+        )
+    if len(shape) < min_rank:
+        raise ValueError(
+            f"{name}: input_shape must have rank >= {min_rank} (one example, without the "
+            f"batch axis), got {shape}"
+        )
+    return shape
+
+
+def positive_int(value, argname, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: {argname} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name}: {argname} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _no_params(key, input_shape, dtype=None):
+    del key, dtype
+    return {}, {}
+
+
+def stateless(fn, name, output_shape=None):
+    """A parameterless, stateless layer computing ``fn(x)`` (activations, flatten)."""
+
+    def shape_fn(input_shape):
+        shape = check_input_shape(input_shape, name)
+        return output_shape(shape) if output_shape else shape
+
+    def init(key, input_shape, dtype=None):
+        shape_fn(input_shape)
+        return _no_params(key, input_shape, dtype)
+
+    def apply(params, state, x, *, train=False, key=None):
+        del params, key
+        check_train(train, name)
+        return fn(x), state
+
+    return Layer(init, apply, shape_fn, name)
+
+
+def _check_layers(layers):
+    if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+        layers = tuple(layers[0])
+    if not layers:
+        raise ValueError("serial needs at least one layer")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            hint = " (did you forget the parentheses, e.g. Relu()?)" if callable(layer) else ""
+            raise TypeError(
+                f"serial: layer {i} must be a Layer, got {type(layer).__name__}{hint}"
+            )
+    return tuple(layers)
+
+
+def _located(err, index, layer):
+    """``err`` with the position of the failing layer in front of its message."""
+    if type(err) not in (ValueError, TypeError) or len(err.args) != 1:
+        return err
+    message = str(err)
+    where = f"layer {index}" if message.startswith(layer.name) else f"layer {index} ({layer.name})"
+    return type(err)(f"{where}: {message}")
+
+
+def serial(*layers):
+    """Composes layers in sequence: ``serial(f, g, h)`` computes ``h(g(f(x)))``.
+
+    ``init`` splits its key into one sub-key per layer and threads the shape through;
+    ``apply`` threads ``x`` and each layer's state, and when ``key`` is given splits it
+    into one sub-key per layer that needs one (dropout), in order. Params and state are
+    tuples with one entry per layer (``{}`` for layers without any).
+
+    Args:
+      *layers: ``Layer`` objects (or one list of them).
+    Returns:
+      A ``Layer`` whose ``sublayers`` are ``layers``.
+
+    Example::
+
+        model = serial(Conv(8, 3, padding=1), Relu(), MaxPool(), Flatten(), Dense(10))
+        params, state = model.init(jax.random.key(0), (28, 28, 1))
+        scores, state = model.apply(params, state, x)            # x: (N, 28, 28, 1)
+        scores, state = model.apply(params, state, x, train=True, key=key)
+    """
+    layers = _check_layers(layers)
+    name = "serial"
+    keyed = tuple(i for i, layer in enumerate(layers) if layer.needs_key)
+
+    def output_shape(input_shape):
+        shape = input_shape
+        for layer in layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def init(key, input_shape, dtype=np.float32):
+        output_shape(input_shape)  # every shape error before any random draw
+        keys = jax.random.split(key, len(layers))
+        params, state, shape = [], [], input_shape
+        default = np.dtype(dtype) == np.float32
+        for layer, k in zip(layers, keys):
+            # A hand-written layer may follow the bare (key, input_shape) signature.
+            p, s = layer.init(k, shape) if default else layer.init(k, shape, dtype)
+            shape = layer.output_shape(shape)
+            params.append(p)
+            state.append(s)
+        return tuple(params), tuple(state)
+
+    def apply(params, state, x, *, train=False, key=None):
+        check_train(train, name)
+        if not isinstance(params, (tuple, list)) or len(params) != len(layers):
+            raise ValueError(
+                f"serial: params must be a tuple of {len(layers)} per-layer entries (as "
+                f"returned by init), got {type(params).__name__}"
+                + (f" of length {len(params)}" if isinstance(params, (tuple, list)) else "")
+            )
+        if not isinstance(state, (tuple, list)) or len(state) != len(layers):
+            raise ValueError(
+                f"serial: state must be a tuple of {len(layers)} per-layer entries (as "
+                "returned by init)"
+            )
+        subkeys = [None] * len(layers)
+        if key is not None and keyed:
+            split = jax.random.split(key, len(keyed))
+            for j, i in enumerate(keyed):
+                subkeys[i] = split[j]
+        new_state = []
+        for i, (layer, p, s, k) in enumerate(zip(layers, params, state, subkeys)):
+            try:
+                x, s = layer.apply(p, s, x, train=train, key=k)
+            except (ValueError, TypeError) as err:
+                located = _located(err, i, layer)
+                if located is err:
+                    raise
+                raise located from err
+            new_state.append(s)
+        return x, tuple(new_state)
+
+    return Layer(init, apply, output_shape, name, needs_key=bool(keyed), sublayers=layers)
+

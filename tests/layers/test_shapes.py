@@ -1,0 +1,125 @@
+"""Every layer: ``output_shape`` agrees with what ``apply`` returns, eager and jitted."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fdl import layers as L
+
+# Shapes are chosen so that many cases share parameter shapes (w (3, 3, 2, 3), w (8, 5)):
+# each new shape costs a compilation of the random initialiser.
+CASES = [
+    ("dense-vector", lambda: L.Dense(5), (8,)),
+    ("dense-image", lambda: L.Dense(5), (2, 2, 2)),
+    ("dense-manual", lambda: L.Dense(5, manual=True), (8,)),
+    ("conv", lambda: L.Conv(3, 3), (8, 8, 2)),
+    ("conv-pairs", lambda: L.Conv(3, (3, 3), stride=(1, 2), padding=(1, 0)), (6, 7, 2)),
+    ("conv-stride2", lambda: L.Conv(3, 3, stride=2, padding=1), (7, 7, 2)),
+    ("conv-same", lambda: L.Conv(3, 3, padding="SAME"), (5, 5, 2)),
+    ("conv-im2col", lambda: L.Conv(3, 3, padding=1, impl="im2col"), (5, 5, 2)),
+    ("conv-manual", lambda: L.Conv(3, 3, padding=1, manual=True), (5, 5, 2)),
+    ("conv-rect-kernel", lambda: L.Conv(3, (1, 3), padding=(0, 1)), (4, 4, 2)),
+    ("maxpool", lambda: L.MaxPool(), (8, 8, 3)),
+    ("maxpool-pairs", lambda: L.MaxPool((2, 1), (2, 1)), (4, 3, 1)),
+    ("avgpool-overlap", lambda: L.AvgPool(3, 1), (5, 5, 2)),
+    ("avgpool-manual", lambda: L.AvgPool(manual=True), (4, 4, 2)),
+    ("batchnorm-vector", lambda: L.BatchNorm(), (6,)),
+    ("batchnorm-spatial", lambda: L.BatchNorm(momentum=0.5, manual=True), (4, 4, 3)),
+    ("dropout", lambda: L.Dropout(0.3), (5,)),
+    ("dropout-manual", lambda: L.Dropout(0.3, manual=True), (2, 2, 2)),
+    ("flatten", lambda: L.Flatten(), (3, 4, 2)),
+    ("relu", lambda: L.Relu(), (2, 3)),
+    ("tanh", lambda: L.Tanh(), (4,)),
+    ("sigmoid", lambda: L.Sigmoid(manual=True), (4,)),
+    ("leaky_relu", lambda: L.LeakyRelu(0.1), (2, 3)),
+    ("elu", lambda: L.Elu(0.5), (2, 3)),
+    ("serial-nested", lambda: L.serial(
+        L.Conv(3, 3, padding=1), L.serial(L.BatchNorm(), L.Relu(), L.MaxPool()),
+        L.Flatten(), L.Dropout(0.5), L.Dense(5)), (4, 4, 2)),
+]
+
+
+@pytest.mark.parametrize("make, input_shape", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_output_shape_matches_apply(make, input_shape):
+    layer = make()
+    params, state = layer.init(jax.random.key(0), input_shape)
+    x = np.random.default_rng(1).standard_normal((3,) + input_shape).astype(np.float32)
+    key = jax.random.key(2)
+    expected = layer.output_shape(input_shape)
+    assert isinstance(expected, tuple)
+    for train in (False, True):
+        def run(params, state, x, key, train=train):
+            return layer.apply(params, state, x, train=train, key=key)
+
+        out, new_state = jax.jit(run)(params, state, x, key)
+        assert out.shape == (3,) + expected
+        assert jax.tree.structure(new_state) == jax.tree.structure(state)
+        # The analytic shape is what JAX infers without running anything.
+        assert jax.eval_shape(run, params, state, x, key)[0].shape == out.shape
+    # Eager and jitted runs agree (same key, so the same dropout mask).
+    eager, eager_state = run(params, state, x, key)
+    np.testing.assert_allclose(out, eager, rtol=1e-5, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(new_state), jax.tree.leaves(eager_state)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_init_is_deterministic_and_key_dependent():
+    layer = L.serial(L.Dense(5), L.Relu(), L.Dense(5))
+    p1, _ = layer.init(jax.random.key(0), (8,))
+    p2, _ = layer.init(jax.random.key(0), (8,))
+    p3, _ = layer.init(jax.random.key(1), (8,))
+    for a, b in zip(jax.tree.leaves(p1), jax.tree.leaves(p2)):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(p1[0]["w"], p3[0]["w"])
+    assert p1[0]["w"].shape == (8, 5) and p1[2]["w"].shape == (5, 5)
+
+
+def test_param_and_state_layout():
+    model = L.serial(L.Conv(3, 3), L.BatchNorm(), L.Relu(), L.Flatten(), L.Dense(5))
+    params, state = model.init(jax.random.key(0), (4, 4, 2))
+    assert isinstance(params, tuple) and len(params) == 5
+    assert set(params[0]) == {"w", "b"} and params[0]["w"].shape == (3, 3, 2, 3)
+    assert set(params[1]) == {"gamma", "beta"}
+    assert params[2] == {} and params[3] == {}
+    assert state[0] == {} and set(state[1]) == {"mean", "var"}
+    assert model.sublayers[0].name == "Conv(3, 3x3, stride 1, pad 0)"
+
+
+def test_init_dtype_float64(x64):
+    model = L.serial(L.Conv(3, 3), L.BatchNorm(), L.Flatten(), L.Dense(5))
+    params, state = model.init(jax.random.key(0), (4, 4, 2), jnp.float64)
+    assert {leaf.dtype for leaf in jax.tree.leaves((params, state))} == {jnp.dtype("float64")}
+
+
+def test_layer_is_hashable_and_static_under_jit():
+    model = L.serial(L.Dense(5), L.Relu(), L.Dense(5))
+    assert hash(model) == hash(model) and model == model
+    params, state = model.init(jax.random.key(0), (8,))
+    x = jnp.ones((2, 8))
+
+    @jax.jit
+    def closed(params, state, x):
+        return model.apply(params, state, x)[0]
+
+    static = jax.jit(lambda m, p, s, x: m.apply(p, s, x)[0], static_argnums=0)
+    np.testing.assert_allclose(closed(params, state, x), static(model, params, state, x),
+                               rtol=1e-6)
+    applied = jax.jit(model.apply, static_argnames="train")
+    np.testing.assert_allclose(applied(params, state, x, train=True)[0],
+                               model.apply(params, state, x)[0], rtol=1e-6)
+
+
+def test_serial_accepts_a_hand_written_layer():
+    """A user layer with the bare ``init(key, input_shape)`` signature composes."""
+    double = L.Layer(
+        init=lambda key, input_shape: ({}, {}),
+        apply=lambda params, state, x, *, train=False, key=None: (2 * x, state),
+        output_shape=lambda input_shape: tuple(input_shape),
+        name="Double",
+    )
+    model = L.serial(L.Flatten(), double)
+    params, state = model.init(jax.random.key(0), (2, 2))
+    out, _ = model.apply(params, state, jnp.ones((3, 2, 2)))
+    np.testing.assert_array_equal(out, 2.0)
+    assert repr(model) == "serial(Flatten, Double)"
