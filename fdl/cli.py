@@ -11,10 +11,10 @@ class UsageError(Exception):
 def _cmd_gradcheck(args):
     import jax
 
-    jax.config.update("jax_enable_x64", True)
     from fdl import gradcheck
 
-    reports = gradcheck.run_suite(gradcheck.CASES, seed=args.seed, pattern=args.only)
+    with jax.enable_x64(True):  # gradient checks need float64; scoped, not global
+        reports = gradcheck.run_suite(gradcheck.CASES, seed=args.seed, pattern=args.only)
     if not reports:
         raise UsageError(f"no op matches --only {args.only!r}")
     print(gradcheck.format_table(reports))
