@@ -17,6 +17,7 @@ from fdl import optim as optim
 from fdl import data as data
 from fdl import layers as layers
 from fdl import models as models
+from fdl import train as train
 
 try:
     __version__ = _metadata.version("fdl")

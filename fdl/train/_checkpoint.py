@@ -1,0 +1,356 @@
+"""Checkpoints: one ``.npz`` file, written atomically, verified when read.
+
+Layout of the file (a NumPy ``.npz``, i.e. a zip archive whose members carry CRC-32s):
+
+* ``header``: UTF-8 JSON as a ``uint8`` array: ``format`` (``FORMAT``), ``version``,
+  the tree descriptions of ``params``, ``state`` and ``opt_state`` (nested dict / tuple /
+  list / NamedTuple / None nodes, leaves with shape and dtype), ``fingerprint`` (SHA-256
+  of the model and optimizer tree descriptions), ``step``, ``epoch``, the PRNG key
+  (implementation name; its data is a leaf), ``history``, ``meta`` and ``sha256`` of
+  every leaf's bytes.
+* ``leaf_<i>``: the raw bytes of leaf ``i`` as ``uint8`` (any dtype, bfloat16 included).
+
+Writing goes to a temporary file in the same directory, which is flushed and fsync'ed,
+then renamed over the target with ``os.replace`` (atomic on POSIX and Windows), and the
+directory is fsync'ed: a crash at any point leaves either the old file or the new one,
+never a mixture. Reading checks the archive, the header, the checksum and (given
+``like``) the tree structure, and raises ``CheckpointError`` on any mismatch.
+"""
+
+import hashlib
+import importlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+FORMAT = "fdl.train.checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, corrupt, truncated or does not match the model."""
+
+
+# ------------------------------------------------------------------ tree descriptions
+
+
+def _is_namedtuple(node):
+    return isinstance(node, tuple) and hasattr(node, "_fields")
+
+
+def _is_key(x):
+    return hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def describe(tree, arrays=None):
+    """A JSON-able description of ``tree``; appends its leaves to ``arrays`` if given.
+
+    Leaves may be arrays or ``jax.ShapeDtypeStruct`` (for templates).
+    """
+    if tree is None:
+        return {"t": "none"}
+    if isinstance(tree, dict):
+        keys = sorted(tree)
+        if not all(isinstance(k, str) for k in keys):
+            raise TypeError(f"checkpoint trees need string dict keys, got {keys!r}")
+        return {"t": "dict", "keys": keys, "c": [describe(tree[k], arrays) for k in keys]}
+    if _is_namedtuple(tree):
+        cls = type(tree)
+        return {
+            "t": "namedtuple",
+            "cls": f"{cls.__module__}:{cls.__qualname__}",
+            "fields": list(tree._fields),
+            "c": [describe(v, arrays) for v in tree],
+        }
+    if isinstance(tree, (tuple, list)):
+        return {"t": type(tree).__name__, "c": [describe(v, arrays) for v in tree]}
+    if _is_key(tree):
+        raise TypeError("checkpoint trees cannot hold PRNG keys; pass the key as key=")
+    if isinstance(tree, jax.ShapeDtypeStruct):
+        shape, dtype = tree.shape, np.dtype(tree.dtype)
+    else:
+        if isinstance(tree, jax.Array):
+            tree = jax.device_get(tree)
+        array = np.asarray(tree)
+        shape, dtype = array.shape, array.dtype
+        if arrays is not None:
+            arrays.append(array)
+    return {"t": "leaf", "shape": list(shape), "dtype": dtype.name}
+
+
+def _fingerprint(*descriptions):
+    text = json.dumps(descriptions, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _difference(got, want, where="root"):
+    """The first place where two descriptions differ, as a sentence; None if equal."""
+    if got.get("t") != want.get("t"):
+        return f"at {where}: the file has a {got.get('t')} node, expected a {want.get('t')}"
+    kind = got["t"]
+    if kind == "leaf":
+        if got["shape"] != want["shape"] or got["dtype"] != want["dtype"]:
+            return (
+                f"at {where}: the file has an array of shape {tuple(got['shape'])} "
+                f"{got['dtype']}, expected {tuple(want['shape'])} {want['dtype']}"
+            )
+        return None
+    if kind == "dict" and got["keys"] != want["keys"]:
+        return f"at {where}: the file has keys {got['keys']}, expected {want['keys']}"
+    if kind == "namedtuple" and (got["cls"], got["fields"]) != (want["cls"], want["fields"]):
+        return f"at {where}: the file has a {got['cls']}, expected a {want['cls']}"
+    children_got, children_want = got.get("c", []), want.get("c", [])
+    if len(children_got) != len(children_want):
+        return (
+            f"at {where}: the file has {len(children_got)} entries, expected "
+            f"{len(children_want)}"
+        )
+    names = got["keys"] if kind == "dict" else got.get("fields") or range(len(children_got))
+    for name, g, w in zip(names, children_got, children_want):
+        found = _difference(g, w, f"{where}[{name!r}]" if kind == "dict" else f"{where}[{name}]")
+        if found:
+            return found
+    return None
+
+
+def _namedtuple_class(spec, fields):
+    module, _, qualname = spec.partition(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        if tuple(getattr(obj, "_fields", ())) == tuple(fields):
+            return obj
+    except (ImportError, AttributeError):
+        pass
+    import collections
+
+    return collections.namedtuple(qualname.split(".")[-1], fields)
+
+
+def _rebuild(desc, leaves):
+    kind = desc["t"]
+    if kind == "none":
+        return None
+    if kind == "leaf":
+        return next(leaves)
+    children = [_rebuild(c, leaves) for c in desc["c"]]
+    if kind == "dict":
+        return dict(zip(desc["keys"], children))
+    if kind == "namedtuple":
+        return _namedtuple_class(desc["cls"], desc["fields"])(*children)
+    if kind == "list":
+        return children
+    return tuple(children)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path, payload_writer):
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
+    )
+    try:
+        with os.fdopen(fd, "wb") as f:
+            payload_writer(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def save_checkpoint(path, *, params, state, opt_state, step, epoch, key, history=None,
+                    meta=None):
+    """Writes one checkpoint file atomically (the old file survives any failure).
+
+    Args:
+      path: the file to write (any name; ``.npz`` is conventional). Its directory is
+        created if needed.
+      params, state, opt_state: the model parameters, model state and optimizer state
+        (pytrees of dicts, tuples, lists, NamedTuples and arrays).
+      step: the number of optimizer updates done.
+      epoch: the number of completed epochs.
+      key: the run's PRNG key (a typed ``jax.random.key`` or a raw ``uint32`` key).
+      history: a ``History`` or dict of lists (JSON-able).
+      meta: any extra JSON-able dict.
+    """
+    arrays = []
+    trees = {
+        "params": describe(params, arrays),
+        "state": describe(state, arrays),
+        "opt_state": describe(opt_state, arrays),
+    }
+    key = jnp.asarray(key) if not _is_key(key) else key
+    if _is_key(key):
+        key_info = {"typed": True, "impl": str(jax.random.key_impl(key))}
+        arrays.append(np.asarray(jax.device_get(jax.random.key_data(key))))
+    else:
+        key_info = {"typed": False}
+        arrays.append(np.asarray(jax.device_get(key)))
+    key_info["desc"] = describe(arrays[-1])
+    digest = hashlib.sha256()
+    for a in arrays:
+        digest.update(np.ascontiguousarray(a).tobytes())
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "trees": trees,
+        "fingerprint": {
+            "model": _fingerprint(trees["params"], trees["state"]),
+            "optimizer": _fingerprint(trees["opt_state"]),
+        },
+        "step": int(step),
+        "epoch": int(epoch),
+        "key": key_info,
+        "num_leaves": len(arrays),
+        "sha256": digest.hexdigest(),
+        "history": dict(history) if history is not None else None,
+        "meta": meta or {},
+    }
+    members = {
+        "header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    }
+    for i, a in enumerate(arrays):
+        members[f"leaf_{i}"] = np.frombuffer(np.ascontiguousarray(a).tobytes(), np.uint8)
+
+    def writer(f):
+        np.savez(f, **members)
+
+    _write_atomic(path, writer)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _leaf_array(raw, desc, where):
+    dtype = jnp.dtype(desc["dtype"])
+    shape = tuple(desc["shape"])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if raw.size != expected:
+        raise CheckpointError(f"{where}: a leaf has {raw.size} bytes, expected {expected}")
+    return np.frombuffer(raw.tobytes(), dtype=dtype).reshape(shape)
+
+
+def _leaf_descs(desc, out):
+    if desc["t"] == "leaf":
+        out.append(desc)
+    for c in desc.get("c", []):
+        _leaf_descs(c, out)
+    return out
+
+
+def load_checkpoint(path, *, like=None):
+    """Reads a checkpoint written by ``save_checkpoint``.
+
+    Args:
+      path: the file.
+      like: optional templates ``{"params": ..., "state": ..., "opt_state": ...}``
+        (any subset; arrays or ``jax.ShapeDtypeStruct`` leaves): the file must hold the
+        same tree structures, shapes and dtypes.
+    Returns:
+      ``dict(params, state, opt_state, step, epoch, key, history, meta, fingerprint)``
+      with ``jax.Array`` leaves and the key as it was saved (typed keys rewrapped with
+      ``jax.random.wrap_key_data``).
+    Raises:
+      CheckpointError: the file is missing, truncated, corrupt, not an fdl checkpoint,
+        of an unknown version, or does not match ``like``.
+    """
+    where = f"checkpoint {os.fspath(path)!r}"
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise CheckpointError(f"{where}: cannot be read ({err.strerror or err})") from None
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            members = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise CheckpointError(
+            f"{where} is corrupt or truncated (not a readable .npz archive: {err})"
+        ) from None
+    try:
+        header = json.loads(members["header"].tobytes().decode("utf-8"))
+        if header.get("format") != FORMAT:
+            raise CheckpointError(f"{where} is not an fdl.train checkpoint")
+        if header.get("version") != VERSION:
+            raise CheckpointError(
+                f"{where} has format version {header.get('version')}; this fdl reads "
+                f"version {VERSION}"
+            )
+        trees = header["trees"]
+        descs = []
+        for name in ("params", "state", "opt_state"):
+            _leaf_descs(trees[name], descs)
+        descs.append(header["key"]["desc"])
+        if len(descs) != header["num_leaves"]:
+            raise CheckpointError(f"{where}: the header is inconsistent")
+        arrays = [
+            _leaf_array(members[f"leaf_{i}"], d, where) for i, d in enumerate(descs)
+        ]
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{where} is corrupt (bad header or missing data: {err})") from None
+    digest = hashlib.sha256()
+    for a in arrays:
+        digest.update(a.tobytes())
+    if digest.hexdigest() != header["sha256"]:
+        raise CheckpointError(f"{where} is corrupt (checksum mismatch)")
+
+    if like:
+        unknown = set(like) - {"params", "state", "opt_state"}
+        if unknown:
+            raise TypeError(f"load_checkpoint: like has unknown entries {sorted(unknown)}")
+        for name, template in like.items():
+            found = _difference(trees[name], describe(template), name)
+            if found:
+                what = "optimizer" if name == "opt_state" else "model"
+                raise CheckpointError(
+                    f"{where} does not match this {what}: {found}"
+                )
+
+    leaves = iter(jnp.asarray(a) for a in arrays)
+    out = {name: _rebuild(trees[name], leaves) for name in ("params", "state", "opt_state")}
+    key_data = next(leaves)
+    key_info = header["key"]
+    out["key"] = (
+        jax.random.wrap_key_data(key_data, impl=key_info["impl"])
+        if key_info["typed"] else key_data
+    )
+    out.update(
+        step=header["step"],
+        epoch=header["epoch"],
+        history=header["history"],
+        meta=header["meta"],
+        fingerprint=header["fingerprint"],
+    )
+    return out

@@ -1,0 +1,418 @@
+"""``fit``, ``evaluate`` and ``predict``."""
+
+import functools
+import math
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fdl import optim as _optim
+from fdl.train import _steps
+from fdl.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from fdl.train._history import History
+from fdl.train._progress import Progress
+
+# Training accuracy is measured on the first this-many training examples each epoch.
+TRAIN_EVAL_LIMIT = 10_000
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN/inf or grew past ``divergence_factor`` times its first value.
+
+    Attributes:
+      params, state: the model after the last good epoch (the initial ones if the first
+        epoch diverged).
+      opt_state: the optimizer state after the last good epoch.
+      history: the ``History`` of the good epochs.
+      epoch: the (0-based) epoch in which the loss diverged.
+    """
+
+    def __init__(self, message, *, params, state, opt_state, history, epoch):
+        super().__init__(message)
+        self.params, self.state, self.opt_state = params, state, opt_state
+        self.history, self.epoch = history, epoch
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _pair(data, argname):
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{argname} must be an (x, y) pair, got {type(data).__name__}")
+    x, y = data
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    if x.ndim < 1 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{argname}: x must have a batch axis and y be (N,) labels of the same N; got "
+            f"x {x.shape}, y {y.shape}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{argname} is empty")
+    if not jnp.issubdtype(y.dtype, jnp.integer):
+        raise TypeError(f"{argname}: y must hold integer class labels, got {y.dtype}")
+    return x, y
+
+
+def _positive_int(value, argname, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"fit: {argname} must be an int, got {value!r}")
+    if value < (0 if allow_zero else 1):
+        raise ValueError(
+            f"fit: {argname} must be {'>= 0' if allow_zero else 'positive'}, got {value}"
+        )
+    return int(value)
+
+
+def _has_conv(layer):
+    if layer.name.startswith("Conv"):
+        return True
+    return any(_has_conv(sub) for sub in getattr(layer, "sublayers", ()))
+
+
+def choose_loop(model):
+    """``"steps"`` if the model holds a convolution (see PERFORMANCE.md), else ``"scan"``."""
+    return "steps" if _has_conv(model) else "scan"
+
+
+def _copy(tree):
+    return jax.tree.map(lambda a: jnp.array(a, copy=True), tree)
+
+
+def _is_key(key):
+    return hasattr(key, "dtype") and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+
+
+def _same_key(a, b):
+    data = (lambda k: jax.random.key_data(k) if _is_key(k) else jnp.asarray(k))
+    da, db = data(a), data(b)
+    return da.shape == db.shape and bool(jnp.all(da == db))
+
+
+def _placement(devices):
+    """``(place(tree), batch_sharding)``: data-parallel over ``devices`` when several."""
+    if devices is None:
+        return (lambda tree: tree), None
+    devices = list(devices)
+    if not devices:
+        raise ValueError("fit: devices must be a non-empty list of JAX devices or None")
+    if len(devices) == 1:
+        return (lambda tree: jax.device_put(tree, devices[0])), None
+    mesh = jax.sharding.Mesh(np.array(devices), ("data",))
+    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    batch = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+    return (lambda tree: jax.device_put(tree, replicated)), batch
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def _eval_batch_size(batch_size, n):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    return min(int(batch_size), n)
+
+
+def evaluate(model, params, state, data, *, batch_size=1000, loss=None):
+    """Accuracy (and mean loss) of a model on ``data = (x, y)``, in eval mode.
+
+    Runs a jitted forward pass over batches of ``batch_size`` rows; every batch has the
+    same shape (the last one overlaps the previous and its repeated rows are masked), so
+    one compilation serves the whole set.
+
+    Args:
+      model: a ``Layer``.
+      params, state: as returned by ``model.init`` or ``fit``.
+      data: ``(x, y)``, NumPy or JAX arrays, ``y`` integer labels.
+      batch_size: rows per forward pass.
+      loss: optional ``loss(scores, y) -> mean``; the result then has the mean loss.
+    Returns:
+      ``{"accuracy": float, "loss": float or None}``.
+    """
+    x, y = _pair(data, "data")
+    n = x.shape[0]
+    bs = _eval_batch_size(batch_size, n)
+    f = _steps.make_eval_batch(model, loss, bs, n)
+    correct, total = 0, 0.0
+    for start in range(0, n, bs):
+        c, t = f(params, state, x, y, start)
+        correct, total = correct + c, total + t
+    return {
+        "accuracy": float(correct) / n,
+        "loss": None if loss is None else float(total) / n,
+    }
+
+
+def predict(model, params, state, x, *, batch_size=1000):
+    """Predicted class labels (``argmax`` of the scores), eval mode, batched and jitted.
+
+    Returns:
+      ``(N,)`` int32 ``jax.Array``.
+    """
+    x = jnp.asarray(x)
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise ValueError(f"predict: x must have a non-empty batch axis, got shape {x.shape}")
+    n = x.shape[0]
+    bs = _eval_batch_size(batch_size, n)
+    f = _steps.make_predict_batch(model, bs, n)
+    parts = []
+    for start in range(0, n, bs):
+        labels = f(params, state, x, start)
+        if start + bs > n:  # the clamped last batch: keep only the new rows
+            labels = labels[bs - (n - start):]
+        parts.append(labels)
+    return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+
+
+# ------------------------------------------------------------------ fit
+
+
+def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
+        devices=None, params=None, state=None, reg=0.0, loop="auto", checkpoint=None,
+        resume=None, progress=None, divergence_factor=3.0):
+    """Trains ``model`` on ``data`` with minibatch gradient descent.
+
+    Each epoch shuffles the training set with a permutation drawn from the epoch's key
+    and takes ``N // batch_size`` steps on full minibatches (the remaining
+    ``N % batch_size`` examples of that permutation are skipped in that epoch; a new
+    permutation next epoch includes them). All randomness derives from ``(key, epoch,
+    step)``: ``init_key, train_key = split(key)``; epoch ``e`` uses
+    ``fold_in(train_key, e)`` for its permutation and dropout keys, and step ``i`` of it
+    ``fold_in(drop_key, i)``. So a run resumed from a checkpoint after epoch ``k`` ends
+    with bit-identical parameters to an uninterrupted run.
+
+    Args:
+      model: a ``Layer`` (e.g. ``fdl.models.mlp([100], 10)``).
+      data: ``(x, y)`` training pair (NumPy or JAX arrays; moved to the device once).
+      loss: ``loss(scores, y) -> scalar mean``, e.g. ``fdl.losses.softmax_cross_entropy``.
+      optimizer: an ``fdl.optim`` optimizer (``init``/``update``).
+      epochs: the total number of epochs (counting those already in a resumed checkpoint).
+      batch_size: examples per step (the global batch when ``devices`` has several).
+      key: a ``jax.random.key``; initialises the model (unless ``params`` is given),
+        shuffles and draws dropout masks.
+      val_data: optional ``(x, y)``; its accuracy and loss are recorded each epoch.
+      devices: optional list of JAX devices: parameters are replicated on all of them and
+        each minibatch is split along its batch axis (data parallelism through
+        ``jax.sharding``; XLA inserts the gradient all-reduce). ``batch_size`` must be a
+        multiple of ``len(devices)``.
+      params, state: start from these instead of ``model.init`` (they are copied, never
+        modified). ``model.init`` uses ``x``'s dtype when it is a float dtype.
+      reg: L2 strength ``lambda``: the objective is ``loss + lambda * sum w**2`` over the
+        leaves named ``"w"`` only (dense and conv weights); biases and batch-norm
+        parameters are not penalised. ``history["loss"]`` records this objective.
+      loop: ``"scan"`` (each epoch is one compiled ``lax.scan``), ``"steps"`` (a Python
+        loop of jitted steps with donated buffers) or ``"auto"``: ``"steps"`` when the
+        model contains a ``Conv`` layer (XLA:CPU runs conv backprop inside a loop body
+        many times slower), else ``"scan"``.
+      checkpoint: a file path; a checkpoint is written (atomically) after every epoch.
+      resume: a checkpoint path to continue from (often the same as ``checkpoint``); the
+        run continues at the saved epoch, with the saved key, and ``epochs`` is the total.
+        A missing file is an error (``CheckpointError``).
+      progress: ``None`` (one line per epoch on stderr, only when it is a terminal),
+        ``False`` (silent), ``True`` (stderr always) or a file-like object.
+      divergence_factor: training stops with ``TrainingDiverged`` when a step's loss is
+        NaN/inf, or when the loss averaged over ``DIVERGENCE_WINDOW`` (10) consecutive
+        steps exceeds ``divergence_factor`` times the initial loss (the run's first step
+        loss; averaging keeps one noisy minibatch from stopping a healthy run). Checked at the end of each epoch. ``None`` disables the size check
+        (NaN/inf still stop training).
+    Returns:
+      ``(params, state, history)``; ``history`` is a ``History`` (a dict of lists: see
+      ``fdl.train.History``). Training accuracy is measured in eval mode on at most the
+      first ``TRAIN_EVAL_LIMIT`` (10,000) training examples, for speed.
+    Raises:
+      TrainingDiverged: see ``divergence_factor``; it carries the last good
+        ``params``/``state``/``history``, and the checkpoint file (if any) keeps the
+        last good epoch.
+    """
+    x, y = _pair(data, "data")
+    n = x.shape[0]
+    epochs = _positive_int(epochs, "epochs", allow_zero=True)
+    batch_size = _positive_int(batch_size, "batch_size")
+    if batch_size > n:
+        raise ValueError(f"fit: batch_size ({batch_size}) exceeds the number of examples ({n})")
+    if loop not in ("auto", "scan", "steps"):
+        raise ValueError(f"fit: loop must be 'auto', 'scan' or 'steps', got {loop!r}")
+    if not callable(loss):
+        raise TypeError(f"fit: loss must be a function (scores, y) -> scalar, got {loss!r}")
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError("fit: optimizer must have init and update (an fdl.optim optimizer)")
+    reg = float(reg)
+    if not math.isfinite(reg) or reg < 0:
+        raise ValueError(f"fit: reg must be a finite number >= 0, got {reg}")
+    if divergence_factor is not None:
+        divergence_factor = float(divergence_factor)
+        if not divergence_factor > 1.0:
+            raise ValueError(f"fit: divergence_factor must be > 1 or None, got {divergence_factor}")
+    if not (_is_key(key) or (hasattr(key, "dtype") and key.dtype == jnp.uint32)):
+        raise TypeError("fit: key must be a jax.random.key (or a raw uint32 PRNG key)")
+    reporter = Progress(progress)
+    loop = choose_loop(model) if loop == "auto" else loop
+
+    place, batch_sharding = _placement(devices)
+    if batch_sharding is not None and batch_size % len(devices):
+        raise ValueError(
+            f"fit: batch_size ({batch_size}) must be a multiple of the number of devices "
+            f"({len(devices)})"
+        )
+    x, y = place(x), place(y)
+    val = None
+    if val_data is not None:
+        val = tuple(place(a) for a in _pair(val_data, "val_data"))
+    train_eval = (x[:TRAIN_EVAL_LIMIT], y[:TRAIN_EVAL_LIMIT]) if n > TRAIN_EVAL_LIMIT else (x, y)
+
+    init_key, train_key = jax.random.split(key)
+    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
+    if params is None or state is None:
+        p0, s0 = model.init(init_key, tuple(x.shape[1:]), dtype)
+        params = p0 if params is None else params
+        state = s0 if state is None else state
+    params, state = place(_copy(params)), place(_copy(state))
+    opt_state = place(optimizer.init(params))
+    history = History()
+    start_epoch, global_step = 0, 0
+
+    if resume is not None:
+        ckpt = load_checkpoint(resume, like={
+            "params": params, "state": state, "opt_state": opt_state,
+        })
+        params, state, opt_state = (place(ckpt[k]) for k in ("params", "state", "opt_state"))
+        start_epoch, global_step = ckpt["epoch"], ckpt["step"]
+        history = History(ckpt["history"] or {})
+        saved_bs = ckpt["meta"].get("batch_size")
+        if saved_bs is not None and saved_bs != batch_size:
+            warnings.warn(
+                f"fit: resuming a run trained with batch_size={saved_bs} with "
+                f"batch_size={batch_size}; it will not repeat the original run",
+                stacklevel=2,
+            )
+        if not _same_key(ckpt["key"], key):
+            warnings.warn(
+                "fit: key differs from the checkpoint's key; continuing with the "
+                "checkpoint's key so that the run repeats the original",
+                stacklevel=2,
+            )
+            key = ckpt["key"]
+            init_key, train_key = jax.random.split(key)
+
+    steps = n // batch_size
+    args = (model, loss, optimizer, reg, batch_size, n, loop, batch_sharding)
+    try:
+        hash(args)
+    except TypeError:  # an unhashable loss or optimizer: build without the cache
+        run_epoch = _compiled_epoch.__wrapped__(*args)
+    else:
+        run_epoch = _compiled_epoch(*args)
+    labels = _steps.layer_labels(model, params)
+    meta = {"batch_size": batch_size, "model": repr(model), "loop": loop}
+    first_loss = _initial_loss(history["loss"]) if history["loss"] else None
+
+    for epoch in range(start_epoch, epochs):
+        good = (_copy(params), _copy(state), _copy(opt_state))
+        perm_key, drop_key = _steps.epoch_keys(train_key, epoch)
+        t0 = time.perf_counter()
+        params, state, opt_state, losses, ratios = run_epoch(
+            params, state, opt_state, x, y, perm_key, drop_key
+        )
+        losses = np.asarray(jax.device_get(losses), dtype=np.float64)
+        elapsed = time.perf_counter() - t0
+        if first_loss is None:
+            first_loss = _initial_loss(losses)
+        bad = _divergence(losses, first_loss, divergence_factor)
+        if bad is not None:
+            lr = float(_optim.current_lr(opt_state))
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1}: {bad} (initial loss "
+                f"{first_loss:.4g}). The learning rate is likely too high (lr = {lr:.3g}) "
+                "— try lowering it (by 3-10x), or check the data and the loss. The "
+                "params, state and history of the last good epoch are attached"
+                + (" and the checkpoint holds that epoch." if checkpoint else "."),
+                params=good[0], state=good[1], opt_state=good[2],
+                history=history, epoch=epoch,
+            )
+        global_step += steps
+        history["loss"].extend(float(v) for v in losses)
+        history["epoch_loss"].append(float(np.mean(losses)))
+        history["epoch_time"].append(elapsed)
+        history["examples_per_sec"].append(steps * batch_size / elapsed)
+        history["lr"].append(float(_optim.current_lr(opt_state)))
+        history["update_ratio"].append(
+            dict(zip(labels, (float(r) for r in np.asarray(jax.device_get(ratios)))))
+        )
+        history["train_accuracy"].append(
+            evaluate(model, params, state, train_eval, batch_size=1000)["accuracy"]
+        )
+        if val is not None:
+            result = evaluate(model, params, state, val, batch_size=1000, loss=loss)
+            history["val_accuracy"].append(result["accuracy"])
+            history["val_loss"].append(result["loss"])
+        if checkpoint is not None:
+            save_checkpoint(
+                checkpoint, params=params, state=state, opt_state=opt_state,
+                step=global_step, epoch=epoch + 1, key=key, history=history, meta=meta,
+            )
+        reporter.epoch(epoch, epochs, history)
+    return params, state, history
+
+
+# Losses are compared as moving averages over this many steps: one noisy minibatch
+# (small batches, a lucky first batch) must not stop a healthy run.
+DIVERGENCE_WINDOW = 10
+
+
+def _initial_loss(losses):
+    """The reference loss: the run's first step loss (before any update)."""
+    return float(losses[0])
+
+
+def _divergence(losses, initial, factor):
+    """A description of the first sign of divergence in an epoch's losses, or None."""
+    finite = np.isfinite(losses)
+    if not finite.all():
+        i = int(np.argmin(finite))
+        return f"the loss became {losses[i]} at step {i + 1} of the epoch"
+    if factor is not None and math.isfinite(initial):
+        w = min(DIVERGENCE_WINDOW, len(losses))
+        smooth = np.convolve(losses, np.ones(w) / w, mode="valid")
+        over = smooth > factor * abs(initial)
+        if over.any():
+            i = int(np.argmax(over))
+            return (
+                f"the loss averaged {smooth[i]:.4g} over steps {i + 1}-{i + w} of the "
+                f"epoch, more than {factor:g}x the initial loss"
+            )
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_epoch(model, loss, optimizer, reg, batch_size, n, loop, batch_sharding):
+    """The epoch function, cached so that repeated ``fit`` calls with the same model,
+    loss and optimizer objects (a resumed run, a sweep over epochs) compile once."""
+    step = _steps.make_step(model, loss, optimizer, reg, batch_size, batch_sharding)
+    if loop == "scan":
+        return _steps.make_scan_epoch(step, n // batch_size, n)
+    return _make_steps_epoch(step, n // batch_size, n)
+
+
+def _make_steps_epoch(step, steps, n):
+    """An epoch as a Python loop of one jitted, donating step (for conv models on CPU)."""
+    jstep = jax.jit(step, donate_argnums=(0, 1, 2))
+    permute = jax.jit(lambda k: jax.random.permutation(k, n))
+    copy_w = jax.jit(lambda p: [jnp.array(w, copy=True) for w in _steps.weights(p)])
+    ratio = jax.jit(lambda before, p: _steps.update_ratios(before, _steps.weights(p)))
+
+    def epoch(params, state, opt_state, x, y, perm_key, drop_key):
+        perm = permute(perm_key)
+        losses = []
+        for i in range(steps):
+            if i == steps - 1:
+                before = copy_w(params)
+            params, state, opt_state, value = jstep(
+                params, state, opt_state, x, y, perm, jnp.int32(i), drop_key
+            )
+            losses.append(value)
+        return params, state, opt_state, jnp.stack(losses), ratio(before, params)
+
+    return epoch

@@ -1,0 +1,161 @@
+"""Compiled pieces of the training loop: one step, one scanned epoch, batched evaluation.
+
+Every random draw derives from ``(key, epoch, step)`` only: epoch ``e`` shuffles with
+``perm_key`` and step ``i`` of it draws dropout masks from ``fold_in(drop_key, i)``,
+where ``perm_key, drop_key = split(fold_in(train_key, e))``. The scanned epoch and the
+Python loop of steps run the same step function on the same keys, so they compute the
+same parameters, and a run resumed after epoch ``k`` repeats the uninterrupted one.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from fdl import regularizers as _regularizers
+
+
+def epoch_keys(train_key, epoch):
+    """``(perm_key, drop_key)`` of an epoch."""
+    perm_key, drop_key = jax.random.split(jax.random.fold_in(train_key, epoch))
+    return perm_key, drop_key
+
+
+def weight_paths(params):
+    """``[(path, leaf)]`` of every leaf named ``"w"`` in a params tree."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(params)
+    return [
+        (path, leaf) for path, leaf in flat
+        if path and isinstance(path[-1], jax.tree_util.DictKey) and path[-1].key == "w"
+    ]
+
+
+def weights(params):
+    """The ``"w"`` leaves of ``params`` (the weights; biases and batch-norm params excluded)."""
+    return [leaf for _, leaf in weight_paths(params)]
+
+
+def layer_labels(model, params):
+    """Readable labels of the layers holding a ``"w"``: ``"<index path>:<layer name>"``."""
+    labels = []
+    for path, _ in weight_paths(params):
+        layer, indices = model, []
+        for entry in path[:-1]:
+            index = getattr(entry, "idx", getattr(entry, "key", None))
+            indices.append(str(index))
+            subs = getattr(layer, "sublayers", ())
+            if isinstance(index, int) and index < len(subs):
+                layer = subs[index]
+        where = ".".join(indices) if indices else "0"
+        labels.append(f"{where}:{getattr(layer, 'name', '?')}")
+    return labels
+
+
+def update_ratios(before, after):
+    """``||after - before|| / ||before||`` for each pair of weight arrays."""
+    return jnp.stack([
+        jnp.linalg.norm((a - b).ravel()) / jnp.maximum(jnp.linalg.norm(b.ravel()),
+                                                      jnp.finfo(b.dtype).tiny)
+        for b, a in zip(before, after)
+    ]) if before else jnp.zeros((0,))
+
+
+def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None):
+    """``step(params, state, opt_state, x, y, perm, i, drop_key) -> (..., loss)``.
+
+    Gathers minibatch ``i`` (rows ``perm[i*B:(i+1)*B]`` of the on-device ``x``, ``y``),
+    takes one gradient step on ``loss(scores, y) + reg * l2(weights)``.
+    """
+
+    def objective(params, state, xb, yb, key):
+        scores, new_state = model.apply(params, state, xb, train=True, key=key)
+        value = loss(scores, yb)
+        if reg:
+            value = value + reg * _regularizers.l2(weights(params))
+        return value, new_state
+
+    grad_fn = jax.value_and_grad(objective, has_aux=True)
+
+    def step(params, state, opt_state, x, y, perm, i, drop_key):
+        idx = lax.dynamic_slice_in_dim(perm, i * batch_size, batch_size)
+        xb = jnp.take(x, idx, axis=0)
+        yb = jnp.take(y, idx, axis=0)
+        if batch_sharding is not None:
+            xb = lax.with_sharding_constraint(xb, batch_sharding)
+            yb = lax.with_sharding_constraint(yb, batch_sharding)
+        key = jax.random.fold_in(drop_key, i) if model.needs_key else None
+        (value, state), grads = grad_fn(params, state, xb, yb, key)
+        params, opt_state = optimizer.update(params, grads, opt_state)
+        return params, state, opt_state, value
+
+    return step
+
+
+def make_scan_epoch(step, steps, n):
+    """One jitted epoch: shuffle, ``steps`` steps in a ``lax.scan``, the last one outside.
+
+    The last step runs after the scan so that the update ratio of the epoch's last update
+    is measured without carrying a copy of the weights through every step. Returns
+    ``(params, state, opt_state, losses[steps], ratios)``.
+    """
+
+    def epoch(params, state, opt_state, x, y, perm_key, drop_key):
+        perm = jax.random.permutation(perm_key, n)
+
+        def body(carry, i):
+            p, s, o = carry
+            p, s, o, value = step(p, s, o, x, y, perm, i, drop_key)
+            return (p, s, o), value
+
+        (params, state, opt_state), losses = lax.scan(
+            body, (params, state, opt_state), jnp.arange(steps - 1, dtype=jnp.int32)
+        )
+        before = weights(params)
+        params, state, opt_state, last = step(
+            params, state, opt_state, x, y, perm, jnp.int32(steps - 1), drop_key
+        )
+        ratios = update_ratios(before, weights(params))
+        return params, state, opt_state, jnp.concatenate([losses, last[None]]), ratios
+
+    return jax.jit(epoch, donate_argnums=(0, 1, 2))
+
+
+@functools.lru_cache(maxsize=64)
+def make_eval_batch(model, loss, batch_size, n):
+    """``f(params, state, x, y, start) -> (correct, loss_sum)`` over rows ``start:start+B``.
+
+    The slice start is clamped to ``n - B`` so every call has the same shape (one
+    compilation); rows already seen by the previous batch are masked out.
+    """
+
+    def per_example_loss(scores, y):
+        return jax.vmap(lambda s, t: loss(s[None], t[None]))(scores, y)
+
+    def f(params, state, x, y, start):
+        begin = jnp.minimum(start, n - batch_size)
+        xb = lax.dynamic_slice_in_dim(x, begin, batch_size)
+        yb = lax.dynamic_slice_in_dim(y, begin, batch_size)
+        valid = (begin + jnp.arange(batch_size)) >= start
+        scores, _ = model.apply(params, state, xb, train=False)
+        correct = jnp.sum(jnp.where(valid, jnp.argmax(scores, axis=-1) == yb, False))
+        if loss is None:
+            total = jnp.zeros((), scores.dtype)
+        else:
+            total = jnp.sum(jnp.where(valid, per_example_loss(scores, yb), 0.0))
+        return correct, total
+
+    return jax.jit(f)
+
+
+@functools.lru_cache(maxsize=64)
+def make_predict_batch(model, batch_size, n):
+    """``f(params, state, x, start) -> labels`` of rows ``begin:begin+B`` (``begin`` clamped)."""
+
+    def f(params, state, x, start):
+        begin = jnp.minimum(start, n - batch_size)
+        xb = lax.dynamic_slice_in_dim(x, begin, batch_size)
+        scores, _ = model.apply(params, state, xb, train=False)
+        return jnp.argmax(scores, axis=-1).astype(jnp.int32)
+
+    return jax.jit(f)

@@ -1,0 +1,138 @@
+"""fit: learning, history, the two loops agree, loop choice, evaluate and predict."""
+
+import io
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fdl import data, losses, models, optim, train
+
+CE = losses.softmax_cross_entropy
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load_digits()
+
+
+def _random_data(n=96, d=12, classes=3, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(dtype)
+    y = np.argmax(x @ rng.standard_normal((d, classes)), axis=1).astype(np.int32)
+    return x, y
+
+
+def test_mlp_learns_digits(digits):
+    model = models.mlp([64], 10)
+    params, state, history = train.fit(
+        model, digits.train, loss=CE, optimizer=optim.momentum(0.05), epochs=5,
+        batch_size=32, key=jax.random.key(0), val_data=digits.val,
+    )
+    steps = len(digits.train.y) // 32
+    assert len(history["loss"]) == 5 * steps
+    for name in ("train_accuracy", "val_accuracy", "val_loss", "lr", "update_ratio",
+                 "epoch_time", "examples_per_sec", "epoch_loss"):
+        assert len(history[name]) == 5, name
+    assert history["val_accuracy"][-1] > 0.9, history["val_accuracy"]
+    assert np.mean(history["loss"][-steps:]) < 0.5 * np.mean(history["loss"][:steps])
+    assert history["lr"] == pytest.approx([0.05] * 5)
+    assert set(history["update_ratio"][0]) == {"1:Dense(64)", "3:Dense(10)"}
+    assert all(0 < r < 1 for r in history["update_ratio"][-1].values())
+    assert all(v > 0 for v in history["examples_per_sec"])
+    # history is JSON-ready
+    assert json.loads(json.dumps(history.to_dict()))["loss"] == history["loss"]
+    result = train.evaluate(model, params, state, digits.val, loss=CE)
+    assert result["accuracy"] == pytest.approx(history["val_accuracy"][-1])
+    assert result["loss"] == pytest.approx(history["val_loss"][-1], rel=1e-5)
+
+
+def test_scan_and_steps_loops_agree_float64(x64):
+    x, y = _random_data(dtype=np.float64)
+    model = models.mlp([16], 3, dropout=0.2)
+    kwargs = dict(loss=CE, optimizer=optim.momentum(0.1), epochs=2, batch_size=10,
+                  key=jax.random.key(3), reg=1e-3)
+    p_scan, s_scan, h_scan = train.fit(model, (x, y), loop="scan", **kwargs)
+    p_steps, s_steps, h_steps = train.fit(model, (x, y), loop="steps", **kwargs)
+    assert jax.tree.leaves(p_scan)[0].dtype == jnp.float64
+    for a, b in zip(jax.tree.leaves(p_scan), jax.tree.leaves(p_steps)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(h_scan["loss"], h_steps["loss"], rtol=1e-10)
+    assert len(h_scan["loss"]) == 2 * (96 // 10)  # the remainder is dropped
+
+
+def test_loop_choice():
+    assert train.choose_loop(models.mlp([8], 3)) == "scan"
+    assert train.choose_loop(models.convnet(((4,),), hidden=(), num_classes=3)) == "steps"
+
+
+def test_tiny_convnet_trains_with_steps_loop(digits):
+    model = models.convnet(((4,),), hidden=(16,), num_classes=10)
+    x, y = digits.train.x[:400], digits.train.y[:400]
+    params, state, history = train.fit(
+        model, (x, y), loss=CE, optimizer=optim.momentum(0.05), epochs=3, batch_size=40,
+        key=jax.random.key(1),
+    )
+    assert len(history["loss"]) == 30
+    assert np.mean(history["loss"][-10:]) < np.mean(history["loss"][:10])
+    assert "0:Conv(4, 3x3, stride 1, pad 1)" in history["update_ratio"][-1]
+
+
+def test_given_params_are_not_consumed():
+    x, y = _random_data()
+    model = models.mlp([8], 3)
+    params, state = model.init(jax.random.key(0), (12,))
+    before = jax.tree.map(np.asarray, params)
+    out, _, _ = train.fit(model, (x, y), loss=CE, optimizer=optim.sgd(0.1), epochs=1,
+                          batch_size=16, key=jax.random.key(0), params=params, state=state)
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(before)):
+        np.testing.assert_array_equal(a, b)  # still readable, unchanged
+    assert not np.allclose(jax.tree.leaves(out)[0], jax.tree.leaves(before)[0])
+
+
+def test_bad_arguments():
+    x, y = _random_data()
+    model = models.mlp([8], 3)
+    kw = dict(loss=CE, optimizer=optim.sgd(0.1), epochs=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="batch_size"):
+        train.fit(model, (x, y), batch_size=1000, **kw)
+    with pytest.raises(ValueError, match="loop"):
+        train.fit(model, (x, y), batch_size=8, loop="fast", **kw)
+    with pytest.raises(ValueError, match="data"):
+        train.fit(model, (x, y[:-1]), batch_size=8, **kw)
+
+
+def test_evaluate_and_predict_match_manual_argmax():
+    x, y = _random_data(n=53)
+    model = models.mlp([8], 3)
+    params, state = model.init(jax.random.key(0), (12,))
+    scores, _ = model.apply(params, state, jnp.asarray(x))
+    expected = np.argmax(np.asarray(scores), axis=1)
+    for bs in (1000, 53, 10, 7):
+        labels = train.predict(model, params, state, x, batch_size=bs)
+        assert labels.shape == (53,)
+        np.testing.assert_array_equal(labels, expected)
+        result = train.evaluate(model, params, state, (x, y), batch_size=bs, loss=CE)
+        assert result["accuracy"] == pytest.approx(np.mean(expected == y))
+        assert result["loss"] == pytest.approx(float(CE(scores, jnp.asarray(y))), rel=1e-5)
+    assert train.evaluate(model, params, state, (x, y))["loss"] is None
+
+
+def test_progress_lines_to_explicit_stream():
+    x, y = _random_data()
+    out = io.StringIO()
+    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1), epochs=3,
+              batch_size=16, key=jax.random.key(0), val_data=(x, y), progress=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1/3") and "val_acc" in lines[0] and "ex/s" in lines[0]
+
+
+def test_progress_silent_when_stderr_is_not_a_tty(capsys):
+    x, y = _random_data()
+    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1), epochs=2,
+              batch_size=16, key=jax.random.key(0))
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
