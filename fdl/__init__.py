@@ -18,6 +18,8 @@ from fdl import data as data
 from fdl import layers as layers
 from fdl import models as models
 from fdl import train as train
+from fdl import classic as classic
+from fdl import tune as tune
 
 try:
     __version__ = _metadata.version("fdl")

@@ -35,6 +35,20 @@ def float_array(x, name):
     return x
 
 
+def host_values(x):
+    """``x`` as a NumPy array when its values are known now, else None.
+
+    Read before any ``jnp`` conversion: inside a ``jit`` trace, ``jnp.asarray`` turns
+    even a NumPy constant into a tracer, and its values could no longer be checked.
+    """
+    if isinstance(x, jax.core.Tracer):
+        return None
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
+        return None
+
+
 def is_concrete(x):
     """True when the values of ``x`` are known now (not a tracer inside jit/grad/vmap)."""
     return not isinstance(x, jax.core.Tracer)
@@ -60,6 +74,7 @@ def check_min_rank(x, name, rank, what=""):
 
 def labels(y, name, num_classes, batch):
     """Integer class labels of shape ``(batch,)`` in ``[0, num_classes)``."""
+    host = host_values(y)
     y = as_array(y, name)
     if not jnp.issubdtype(y.dtype, jnp.integer):
         raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype}")
@@ -67,11 +82,8 @@ def labels(y, name, num_classes, batch):
         raise ValueError(
             f"{name} must have shape ({batch},) to match the scores, got {tuple(y.shape)}"
         )
-    if is_concrete(y) and y.size:
-        # NumPy, not jnp: inside a jit trace even a concrete closure value would
-        # turn into a tracer under jnp.min.
-        values = np.asarray(y)
-        lo, hi = int(values.min()), int(values.max())
+    if host is not None and host.size:
+        lo, hi = int(host.min()), int(host.max())
         if lo < 0 or hi >= num_classes:
             raise ValueError(
                 f"{name} must lie in [0, {num_classes}) for {num_classes} classes, "

@@ -82,10 +82,11 @@ def zero_one(scores, y, reduction="mean"):
 def check_binary(score, y_pm1):
     score = _checks.float_array(score, "score")
     _checks.check_rank(score, "score", 1, "(N,)")
+    host = _checks.host_values(y_pm1)
     y = _checks.as_array(y_pm1, "y_pm1")
     if y.shape != score.shape:
         raise ValueError(f"y_pm1 must have shape {tuple(score.shape)} like score, got {tuple(y.shape)}")
-    if _checks.is_concrete(y) and y.size and not np.all(np.isin(np.asarray(y), (-1, 1))):
+    if host is not None and host.size and not np.all(np.isin(host, (-1, 1))):
         raise ValueError("y_pm1 must hold labels -1 or +1")
     return score, y.astype(score.dtype)
 

@@ -5,7 +5,6 @@ L1 / squared-L2 distance to its target; the batch mean is taken by default.
 """
 
 import jax.numpy as jnp
-from jax.scipy.special import xlogy
 
 from fdl import _checks
 
@@ -49,5 +48,9 @@ def kl_divergence(p, q, reduction="mean"):
     """
     p, q = check_pair(p, q, ("p", "q"))
     _checks.check_min_rank(p, "p", 2, "(N, C)")
-    per_example = jnp.sum(xlogy(p, p) - xlogy(p, q), axis=-1)
+    # p log(p/q) with 0 log 0 = 0; the inner where keeps the gradient at p = 0 finite
+    # (xlogy's derivative there is 0/0).
+    positive = p > 0
+    safe_p = jnp.where(positive, p, 1)
+    per_example = jnp.sum(jnp.where(positive, p * (jnp.log(safe_p) - jnp.log(q)), 0), axis=-1)
     return _checks.reduce(_per_example_sum(per_example), _checks.reduction(reduction))

@@ -44,7 +44,11 @@ def conv_output_size(size, kernel, stride=1, padding=0):
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}")
     before, after = _axis_padding(size, kernel, stride, padding, "padding")
-    return _checked_output(size, kernel, stride, before, after, "input")
+    return _checked_output(size, kernel, stride, before, after, "input", strict=not _is_same(padding))
+
+
+def _is_same(padding):
+    return isinstance(padding, str) and padding.upper() == "SAME"
 
 
 def _axis_padding(size, kernel, stride, padding, name):
@@ -65,16 +69,18 @@ def _axis_padding(size, kernel, stride, padding, name):
     return padding, padding
 
 
-def _checked_output(size, kernel, stride, before, after, what):
+def _checked_output(size, kernel, stride, before, after, what, strict=True):
+    """Output length; ``strict`` refuses a stride that leaves input uncovered. "SAME"
+    is not strict: a kernel smaller than the stride skips pixels by design."""
     span = size + before + after - kernel
     if span < 0:
         raise ValueError(
             f"a filter of size {kernel} does not fit the {what} of size {size} "
             f"with padding ({before}, {after})"
         )
-    if span % stride:
+    if strict and span % stride:
         raise ValueError(
-            f"cannot apply a filter of size {kernel} to an {what} of size {size} with "
+            f"cannot apply a filter of size {kernel} to {what} {size} with "
             f"stride {stride} and padding ({before}, {after}): "
             f"(size - filter + padding) = {span} is not a multiple of the stride"
         )
@@ -96,7 +102,8 @@ def resolve_padding(hw, kernel, stride, padding):
         _axis_padding(hw[a], kernel[a], stride[a], per_axis[a], "padding") for a in range(2)
     )
     out = tuple(
-        _checked_output(hw[a], kernel[a], stride[a], *pads[a], ("height", "width")[a])
+        _checked_output(hw[a], kernel[a], stride[a], *pads[a], ("height", "width")[a],
+                        strict=not _is_same(per_axis[a]))
         for a in range(2)
     )
     return pads, out

@@ -270,7 +270,9 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         params = p0 if params is None else params
         state = s0 if state is None else state
     params, state = place(_copy(params)), place(_copy(state))
-    opt_state = place(optimizer.init(params))
+    # Copied: an optimizer may hand out one zeros buffer for several state leaves
+    # (Adam's m and v), and a buffer cannot be donated twice in one call.
+    opt_state = place(_copy(optimizer.init(params)))
     history = History()
     start_epoch, global_step = 0, 0
 

@@ -136,3 +136,21 @@ def test_progress_silent_when_stderr_is_not_a_tty(capsys):
               batch_size=16, key=jax.random.key(0))
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_conv_model_with_adam_on_the_steps_loop():
+    """Adam's state holds two zero trees; donating them must not alias one buffer."""
+    import jax
+    import numpy as np
+
+    from fdl import losses, models, optim, train
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 6, 6, 1)).astype(np.float32)
+    y = (np.arange(32) % 3).astype(np.int32)
+    model = models.convnet(blocks=((4,),), hidden=(), num_classes=3)
+    params, _, history = train.fit(model, (x, y), loss=losses.softmax_cross_entropy,
+                                   optimizer=optim.adam(1e-2), epochs=2, batch_size=8,
+                                   key=jax.random.key(0), loop="steps")
+    assert len(history["loss"]) == 8
+    assert all(np.isfinite(v) for v in history["loss"])

@@ -1,0 +1,185 @@
+"""Activations, softmax and maxout: validation, the defining formulas, and numerical
+stability at extreme inputs (values AND gradients), for ``fdl.nn`` and ``fdl.manual``."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fdl
+
+MODULES = [pytest.param(fdl.nn, id="nn"), pytest.param(fdl.manual, id="manual")]
+UNARY = ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax"]
+EXTREME = jnp.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, 3.0]], jnp.float32)
+
+
+# -- bad input ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("name", UNARY)
+def test_integer_input_is_rejected(module, name):
+    fn = getattr(module, name)
+    with pytest.raises(TypeError, match=r"^(x|s) must have a floating dtype"):
+        fn(jnp.arange(6, dtype=jnp.int32).reshape(2, 3))
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_rejects_a_scalar(module, name):
+    with pytest.raises(ValueError, match=r"^s must have rank >= 1"):
+        getattr(module, name)(jnp.float32(1.0))
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("slope", [-0.1, 1.0, 2.0])
+def test_leaky_relu_rejects_slope_outside_unit_interval(module, slope):
+    with pytest.raises(ValueError, match=r"^negative_slope must be"):
+        module.leaky_relu(jnp.ones(3), negative_slope=slope)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_elu_rejects_negative_alpha(module):
+    with pytest.raises(ValueError, match=r"^alpha must be >= 0"):
+        module.elu(jnp.ones(3), alpha=-1.0)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize(
+    "w_shape, b_shape, name",
+    [
+        ((4, 3), (2, 3), "w"),        # w not (pieces, D_in, D_out)
+        ((2, 5, 3), (2, 3), "w"),     # w's D_in != features of x
+        ((2, 4, 3), (3,), "b"),       # b rank 1
+        ((2, 4, 3), (3, 3), "b"),     # b pieces != w pieces
+        ((2, 4, 3), (2, 2), "b"),     # b outputs != w outputs
+    ],
+)
+def test_maxout_rejects_mismatched_shapes(module, w_shape, b_shape, name):
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        module.maxout(jnp.ones((5, 4)), jnp.ones(w_shape), jnp.ones(b_shape))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_maxout_shape_error_raises_under_jit(module):
+    with pytest.raises(ValueError, match=r"^w must have shape \(pieces, 4, D_out\)"):
+        jax.jit(module.maxout)(jnp.ones((5, 4)), jnp.ones((2, 6, 3)), jnp.ones((2, 3)))
+
+
+# -- formulas -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+def test_leaky_relu_slope_in_value_and_gradient(module, slope):
+    x = jnp.array([-3.0, -0.5, 0.5, 2.0])
+    out = module.leaky_relu(x, negative_slope=slope)
+    np.testing.assert_allclose(out, [-3.0 * slope, -0.5 * slope, 0.5, 2.0], rtol=1e-6)
+    grad = jax.jit(jax.grad(lambda x: jnp.sum(module.leaky_relu(x, negative_slope=slope))))(x)
+    np.testing.assert_allclose(grad, [slope, slope, 1.0, 1.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_elu_negative_branch_is_alpha_expm1(module, alpha, x64):
+    x = jnp.array([-20.0, -2.0, -1e-3, -1e-9, 0.5, 3.0])
+    out = jax.jit(lambda x: module.elu(x, alpha=alpha))(x)
+    xs = np.asarray(x)
+    expected = np.where(xs > 0, xs, alpha * np.expm1(xs))
+    np.testing.assert_allclose(out, expected, rtol=1e-14)
+    grad = jax.jit(jax.grad(lambda x: jnp.sum(module.elu(x, alpha=alpha))))(x)
+    # atol: both implementations form alpha*e^x as out + alpha, which cancels in the
+    # saturated tail (x = -20: 2e-9 from 1 - 1e-9), leaving ~1e-16 absolute error.
+    np.testing.assert_allclose(grad, np.where(xs > 0, 1.0, alpha * np.exp(xs)), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("name", ["elu", "sigmoid", "tanh", "leaky_relu", "relu"])
+def test_elementwise_finite_at_extremes(module, name):
+    fn = getattr(module, name)
+    x = jnp.array([-1e4, -80.0, 0.0, 80.0, 1e4], jnp.float32)
+    out = jax.jit(fn)(x)
+    grad = jax.jit(jax.grad(lambda x: jnp.sum(fn(x))))(x)
+    assert np.all(np.isfinite(out)), out
+    assert np.all(np.isfinite(grad)), grad
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_sigmoid_saturates_cleanly(module):
+    x = jnp.array([-1e4, 1e4], jnp.float32)
+    np.testing.assert_array_equal(module.sigmoid(x), [0.0, 1.0])
+    np.testing.assert_array_equal(jax.jit(jax.grad(lambda x: jnp.sum(module.sigmoid(x))))(x), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_elu_saturates_to_minus_alpha(module):
+    x = jnp.array([-1e4, 1e4], jnp.float32)
+    np.testing.assert_array_equal(module.elu(x, alpha=1.5), [-1.5, 1e4])
+    grad = jax.jit(jax.grad(lambda x: jnp.sum(module.elu(x, alpha=1.5))))(x)
+    np.testing.assert_array_equal(grad, [0.0, 1.0])
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("shape", [(5,), (2, 3, 6)])
+def test_softmax_rows_sum_to_one_and_shift_invariant(module, shape):
+    s = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 3
+    p = jax.jit(module.softmax)(s)
+    assert p.shape == shape
+    assert np.all(p > 0)
+    np.testing.assert_allclose(np.sum(p, axis=-1), 1.0, rtol=1e-6)
+    shift = np.random.default_rng(1).standard_normal(shape[:-1] + (1,)).astype(np.float32) * 50
+    np.testing.assert_allclose(jax.jit(module.softmax)(s + shift), p, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_stable_at_extremes(module, name):
+    fn = getattr(module, name)
+    out = jax.jit(fn)(EXTREME)
+    assert np.all(np.isfinite(out)), out
+    g = jnp.asarray(np.random.default_rng(0).standard_normal(EXTREME.shape), jnp.float32)
+    grad = jax.jit(jax.grad(lambda s: jnp.sum(fn(s) * g)))(EXTREME)
+    assert np.all(np.isfinite(grad)), grad
+    if name == "softmax":
+        np.testing.assert_allclose(out, [[1, 0, 0], [1 / 3] * 3, [0.5, 0.5, 0]], atol=1e-6)
+    else:
+        np.testing.assert_allclose(out[0], [0.0, -2e4, -1e4], rtol=1e-6)
+        np.testing.assert_allclose(out[1], [-np.log(3.0)] * 3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_log_softmax_equals_log_of_softmax(module, x64):
+    s = jnp.asarray(np.random.default_rng(3).standard_normal((6, 5)) * 2)
+    np.testing.assert_allclose(jax.jit(module.log_softmax)(s), np.log(jax.jit(module.softmax)(s)),
+                               rtol=1e-12)
+    g = jnp.asarray(np.random.default_rng(4).standard_normal((6, 5)))
+    grad_a = jax.jit(jax.grad(lambda s: jnp.sum(module.log_softmax(s) * g)))(s)
+    grad_b = jax.jit(jax.grad(lambda s: jnp.sum(jnp.log(module.softmax(s)) * g)))(s)
+    np.testing.assert_allclose(grad_a, grad_b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_maxout_with_a_zero_piece_is_relu(module, x64):
+    rng = np.random.default_rng(5)
+    x = jnp.asarray(rng.standard_normal((6, 2, 2)))
+    w1 = rng.standard_normal((4, 3))
+    b1 = rng.standard_normal((3,))
+    w = jnp.asarray(np.stack([w1, np.zeros_like(w1)]))
+    b = jnp.asarray(np.stack([b1, np.zeros_like(b1)]))
+    out = jax.jit(module.maxout)(x, w, b)
+    expected = np.maximum(np.asarray(x).reshape(6, 4) @ w1 + b1, 0)
+    assert out.shape == (6, 3)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
+    # The gradient reaches only the live piece, and only where it wins.
+    dw = jax.jit(jax.grad(lambda w: jnp.sum(module.maxout(x, w, b))))(w)
+    active = (expected > 0).astype(np.float64)
+    np.testing.assert_allclose(dw[0], np.asarray(x).reshape(6, 4).T @ active, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(dw[1], np.asarray(x).reshape(6, 4).T @ (1 - active))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_maxout_takes_the_max_over_pieces(module):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 2)).astype(np.float32)
+    b = rng.standard_normal((3, 2)).astype(np.float32)
+    pieces = np.einsum("nd,kdm->knm", x.astype(np.float64), w) + b[:, None, :]
+    np.testing.assert_allclose(module.maxout(x, w, b), pieces.max(0), rtol=1e-5, atol=1e-6)

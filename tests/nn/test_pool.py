@@ -1,0 +1,184 @@
+"""Max and average pooling: validation (automatic and manual twins), and where the
+gradient goes -- to each window's argmax for max pooling, evenly for average pooling,
+accumulating where windows overlap."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fdl
+
+MAX_POOLS = [pytest.param(fdl.nn.max_pool2d, id="nn-max"), pytest.param(fdl.manual.max_pool2d, id="manual-max")]
+AVG_POOLS = [pytest.param(fdl.nn.avg_pool2d, id="nn-avg"), pytest.param(fdl.manual.avg_pool2d, id="manual-avg")]
+POOLS = MAX_POOLS + AVG_POOLS
+
+
+def _distinct(shape, seed=0):
+    """Random values with no ties (a permutation, scaled), so every argmax is unique."""
+    rng = np.random.default_rng(seed)
+    return (rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 3.0).astype(np.float32)
+
+
+def _grad_of_sum(pool, x, size, stride):
+    return jax.jit(jax.grad(lambda x: jnp.sum(pool(x, size, stride))))(x)
+
+
+def _grads_of_sum(pools, x, size, stride):
+    """The gradients of several poolings, compiled as one program."""
+    return jax.jit(lambda x: [jax.grad(lambda x: jnp.sum(p(x, size, stride)))(x) for p in pools])(x)
+
+
+def _window_counts(h, w, size, stride):
+    """How many pooling windows cover each pixel."""
+    (kh, kw), (sh, sw) = size, stride
+    counts = np.zeros((h, w))
+    for i in range((h - kh) // sh + 1):
+        for j in range((w - kw) // sw + 1):
+            counts[i * sh:i * sh + kh, j * sw:j * sw + kw] += 1
+    return counts
+
+
+# -- bad input ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("shape", [(4, 4, 3), (4, 4), (1, 1, 4, 4, 3)])
+def test_pool_rejects_wrong_rank(pool, shape):
+    with pytest.raises(ValueError, match=r"^x must have rank 4"):
+        pool(jnp.ones(shape))
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_pool_rejects_integer_input(pool):
+    with pytest.raises(TypeError, match=r"^x must have a floating dtype"):
+        pool(jnp.ones((1, 4, 4, 1), jnp.int32))
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("name, kwargs", [
+    ("size", dict(size=0)), ("size", dict(size=(2, -1))),
+    ("stride", dict(stride=0)), ("stride", dict(stride=-1)), ("stride", dict(stride=(1, 0))),
+])
+def test_pool_rejects_non_positive_size_or_stride(pool, name, kwargs):
+    with pytest.raises(ValueError, match=rf"^{name} must be >= 1"):
+        pool(jnp.ones((1, 4, 4, 1)), **kwargs)
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("name, kwargs", [
+    ("size", dict(size=2.0)), ("size", dict(size=(2, 2, 2))), ("stride", dict(stride="2")),
+    ("stride", dict(stride=None)),
+])
+def test_pool_rejects_size_or_stride_of_wrong_type(pool, name, kwargs):
+    with pytest.raises(TypeError, match=rf"^{name} must be an int or a pair of ints"):
+        pool(jnp.ones((1, 4, 4, 1)), **kwargs)
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_pool_window_that_cannot_tile(pool):
+    with pytest.raises(ValueError, match=r"cannot apply a filter of size 3 .* stride 3"):
+        pool(jnp.ones((1, 7, 7, 1)), 3, 3)
+    with pytest.raises(ValueError, match=r"does not fit"):
+        pool(jnp.ones((1, 2, 5, 1)), 3, 1)
+    with pytest.raises(ValueError, match=r"cannot apply a filter"):
+        jax.jit(functools.partial(pool, size=3, stride=3))(jnp.ones((1, 7, 7, 1)))
+
+
+# -- gradients --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pool", MAX_POOLS)
+@pytest.mark.parametrize("size", [2, (2, 3)])
+def test_max_pool_gradient_routes_to_argmax_only(pool, size):
+    size = (size, size) if isinstance(size, int) else size
+    x = _distinct((2, 4, 6, 3))
+    grad = np.asarray(_grad_of_sum(pool, x, size, size))
+    # Non-overlapping windows tile the input: exactly one 1 per window, at its max.
+    kh, kw = size
+    windows = grad.reshape(2, 4 // kh, kh, 6 // kw, kw, 3)
+    np.testing.assert_array_equal(windows.sum(axis=(2, 4)), 1.0)
+    assert set(np.unique(grad)) == {0.0, 1.0}
+    xw = x.reshape(2, 4 // kh, kh, 6 // kw, kw, 3)
+    is_max = xw == xw.max(axis=(2, 4), keepdims=True)
+    np.testing.assert_array_equal(windows, is_max.astype(np.float32))
+
+
+@pytest.mark.parametrize("pool", MAX_POOLS)
+def test_max_pool_gradient_with_ties_still_sums_to_one_per_window(pool):
+    x = jnp.ones((1, 4, 4, 2))
+    grad = np.asarray(_grad_of_sum(pool, x, 2, 2))
+    np.testing.assert_array_equal(grad.reshape(1, 2, 2, 2, 2, 2).sum(axis=(2, 4)), 1.0)
+
+
+@pytest.mark.parametrize("pool", MAX_POOLS)
+def test_max_pool_gradient_scales_with_upstream(pool):
+    x = _distinct((1, 4, 4, 1), seed=1)
+    g = jnp.array([[2.0, -3.0], [0.5, 7.0]]).reshape(1, 2, 2, 1)
+    grad = jax.jit(jax.grad(lambda x: jnp.sum(pool(x) * g)))(x)
+    xw = x.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 2, 4)
+    expected = np.zeros((2, 2, 4))
+    for i in range(2):
+        for j in range(2):
+            expected[i, j, np.argmax(xw[i, j])] = g[0, i, j, 0]
+    np.testing.assert_array_equal(
+        np.asarray(grad)[0, :, :, 0], expected.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4))
+
+
+@pytest.mark.parametrize("pool", AVG_POOLS)
+@pytest.mark.parametrize("size", [3, (1, 2)])
+def test_avg_pool_gradient_is_uniform_for_tiling_windows(pool, size):
+    pair = (size, size) if isinstance(size, int) else size
+    x = _distinct((2, 6, 6, 2))
+    grad = _grad_of_sum(pool, x, size, size)
+    np.testing.assert_allclose(grad, np.full(x.shape, 1.0 / (pair[0] * pair[1])), rtol=1e-6)
+
+
+@pytest.mark.parametrize("size, stride", [(3, 1), ((3, 2), (2, 2))])
+def test_avg_pool_overlapping_windows_accumulate(size, stride):
+    x = _distinct((1, 7, 6, 2))
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    counts = _window_counts(7, 6, pair(size), pair(stride))
+    if ((7 - pair(size)[0]) % pair(stride)[0]) or ((6 - pair(size)[1]) % pair(stride)[1]):
+        pytest.fail("test case must tile the input")  # guards the parameter list itself
+    expected = np.broadcast_to((counts / np.prod(pair(size)))[None, :, :, None], x.shape)
+    for grad in _grads_of_sum((fdl.nn.avg_pool2d, fdl.manual.avg_pool2d), x, size, stride):
+        np.testing.assert_allclose(grad, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("size, stride", [(3, 1), ((3, 2), (1, 2))])
+def test_max_pool_overlapping_windows_accumulate(size, stride):
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    (kh, kw), (sh, sw) = pair(size), pair(stride)
+    x = _distinct((1, 5, 6, 1), seed=3)
+    expected = np.zeros((5, 6))
+    for i in range((5 - kh) // sh + 1):
+        for j in range((6 - kw) // sw + 1):
+            window = x[0, i * sh:i * sh + kh, j * sw:j * sw + kw, 0]
+            p, q = np.unravel_index(np.argmax(window), window.shape)
+            expected[i * sh + p, j * sw + q] += 1
+    assert expected.max() > 1  # some pixel wins several windows
+    for grad in _grads_of_sum((fdl.nn.max_pool2d, fdl.manual.max_pool2d), x, size, stride):
+        np.testing.assert_array_equal(grad[0, :, :, 0], expected)
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_pair_size_and_stride_shapes_and_values(pool):
+    x = _distinct((2, 4, 9, 3))
+    out = jax.jit(functools.partial(pool, size=(2, 3), stride=(2, 3)))(x)
+    assert out.shape == (2, 2, 3, 3)
+    windows = x.reshape(2, 2, 2, 3, 3, 3).astype(np.float64)
+    reduce = np.max if "max" in pool.__name__ else np.mean
+    np.testing.assert_allclose(out, reduce(windows, axis=(2, 4)), rtol=1e-6)
+    # An int is the same as the pair (int, int).
+    f = jax.jit(lambda x: (pool(x, 2, 2), pool(x, (2, 2), (2, 2))))
+    np.testing.assert_array_equal(*f(x[:, :, :8]))
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_pool_is_per_channel(pool):
+    x = _distinct((1, 4, 4, 3))
+    out = jax.jit(pool)(x)
+    for c in range(3):
+        # rtol: the vectorised reduction may sum a window in a different order.
+        np.testing.assert_allclose(out[..., c:c + 1], jax.jit(pool)(x[..., c:c + 1]), rtol=1e-6)
