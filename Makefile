@@ -16,7 +16,7 @@ $(BIN)/.fdl-installed: pyproject.toml
 setup: $(BIN)/.fdl-installed
 
 run: setup
-	$(BIN)/fdl gradcheck
+	$(BIN)/fdl train
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -20,6 +20,7 @@ from fdl import models as models
 from fdl import train as train
 from fdl import classic as classic
 from fdl import tune as tune
+from fdl import viz as viz
 
 try:
     __version__ = _metadata.version("fdl")

@@ -1,0 +1,172 @@
+"""``fdl train``: train a model on the bundled digits (or CIFAR-10) and write its results.
+
+Writes to ``out``: ``metrics.json`` (test accuracy, final training loss, the history and
+the configuration), ``checkpoint.npz`` (resumable with ``--resume``) and ``loss.png`` /
+``accuracy.png``.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import NamedTuple
+
+MODELS = ("linear-svm", "softmax", "mlp", "convnet", "lenet5")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+SCHEDULES = ("constant", "step", "exponential", "inverse-time", "cosine")
+
+
+class UsageError(Exception):
+    """A user mistake: the command prints one line and exits with status 2."""
+
+
+class TrainConfig(NamedTuple):
+    model: str = "convnet"
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    schedule: str = "constant"
+    epochs: int = 15
+    batch_size: int = 32
+    reg: float = 0.0
+    dropout: float = 0.0
+    batchnorm: bool = False
+    seed: int = 0
+    data: str = "digits"
+    out: str | None = None
+    resume: str | None = None
+    grads: str = "auto"
+
+
+def _validate(cfg):
+    if cfg.model not in MODELS:
+        raise UsageError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)}")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise UsageError(f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    if cfg.schedule not in SCHEDULES:
+        raise UsageError(f"unknown schedule {cfg.schedule!r}; choose from {', '.join(SCHEDULES)}")
+    if not cfg.lr > 0:
+        raise UsageError(f"--lr must be > 0, got {cfg.lr}")
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise UsageError("--epochs and --batch-size must be >= 1")
+    if cfg.reg < 0:
+        raise UsageError(f"--reg must be >= 0, got {cfg.reg}")
+    if not 0 <= cfg.dropout < 1:
+        raise UsageError(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    if cfg.grads not in ("auto", "manual"):
+        raise UsageError(f"--grads must be 'auto' or 'manual', got {cfg.grads!r}")
+    if cfg.resume and not os.path.isfile(cfg.resume):
+        raise UsageError(f"--resume: no checkpoint file at {cfg.resume}")
+
+
+def _load_data(cfg):
+    from fdl import data
+
+    if cfg.data == "digits":
+        return data.load_digits(seed=0)
+    if not os.path.isdir(cfg.data):
+        raise UsageError(f"--data must be 'digits' or a CIFAR-10 directory; {cfg.data!r} is neither")
+    try:
+        return data.load_cifar10(cfg.data)
+    except (FileNotFoundError, ValueError) as err:
+        raise UsageError(f"--data {cfg.data}: {err}") from err
+
+
+def _build_model(cfg, input_shape, num_classes):
+    from fdl import losses, models
+
+    manual = cfg.grads == "manual"
+    loss = losses.svm if cfg.model == "linear-svm" else losses.softmax_cross_entropy
+    if cfg.model in ("linear-svm", "softmax"):
+        return models.linear(num_classes, manual=manual), loss
+    if cfg.model == "mlp":
+        return models.mlp([100], num_classes, batchnorm=cfg.batchnorm, dropout=cfg.dropout,
+                          manual=manual), loss
+    if cfg.model == "convnet":
+        return models.convnet(blocks=((16,), (32,)), hidden=(64,), num_classes=num_classes,
+                              batchnorm=cfg.batchnorm, dropout=cfg.dropout, manual=manual), loss
+    if min(input_shape[:2]) < 28:
+        raise UsageError(f"lenet5 needs images of at least 28x28, the data has {input_shape[:2]}")
+    return models.lenet5(num_classes, manual=manual), loss
+
+
+def _optimizer(cfg, steps_per_epoch):
+    from fdl import optim
+
+    total = cfg.epochs * steps_per_epoch
+    lr = {
+        "constant": cfg.lr,
+        "step": optim.step_decay(cfg.lr, every=max(1, total // 3), factor=0.5),
+        "exponential": optim.exponential_decay(cfg.lr, 3.0 / max(1, total)),
+        "inverse-time": optim.inverse_time_decay(cfg.lr, 10.0 / max(1, total)),
+        "cosine": optim.cosine_decay(cfg.lr, total),
+    }[cfg.schedule]
+    return getattr(optim, cfg.optimizer)(lr)
+
+
+def _write_json(path, payload):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".json.tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run_train(cfg, *, stream=None):
+    """Runs the training job described by ``cfg``; returns the metrics dict."""
+    import jax
+
+    stream = sys.stdout if stream is None else stream
+    from fdl import train, viz
+
+    _validate(cfg)
+    splits = _load_data(cfg)
+    out = cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(out, exist_ok=True)
+    num_classes = len(splits.class_names)
+    model, loss = _build_model(cfg, splits.train.x.shape[1:], num_classes)
+    optimizer = _optimizer(cfg, len(splits.train.x) // cfg.batch_size)
+    print(f"fdl train: {cfg.model} on {cfg.data} ({len(splits.train.x)} train / "
+          f"{len(splits.val.x)} val / {len(splits.test.x)} test), {cfg.optimizer} lr {cfg.lr}, "
+          f"{cfg.epochs} epochs, {cfg.grads} gradients", file=stream)
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    start = time.perf_counter()
+    try:
+        params, state, history = train.fit(
+            model, (splits.train.x, splits.train.y), loss=loss, optimizer=optimizer,
+            epochs=cfg.epochs, batch_size=cfg.batch_size, key=jax.random.key(cfg.seed),
+            val_data=(splits.val.x, splits.val.y), reg=cfg.reg, checkpoint=checkpoint,
+            resume=cfg.resume, progress=stream,
+        )
+    except train.CheckpointError as err:
+        raise UsageError(f"--resume: {err}") from err
+    except train.TrainingDiverged as err:
+        raise UsageError(str(err).splitlines()[0] + f" (last good checkpoint: {checkpoint})") from err
+    seconds = time.perf_counter() - start
+    test = train.evaluate(model, params, state, (splits.test.x, splits.test.y), loss=loss)
+    metrics = {
+        "test_accuracy": float(test["accuracy"]),
+        "test_loss": None if test.get("loss") is None else float(test["loss"]),
+        "final_train_loss": float(history["loss"][-1]),
+        "val_accuracy": float(history["val_accuracy"][-1]),
+        "train_seconds": seconds,
+        "config": cfg._asdict(),
+        "history": history.to_dict(),
+    }
+    _write_json(os.path.join(out, "metrics.json"), metrics)
+    try:
+        viz.plot_loss(history, os.path.join(out, "loss.png"))
+        viz.plot_accuracy(history, os.path.join(out, "accuracy.png"))
+    except ImportError as err:
+        print(f"fdl train: plots skipped ({err})", file=stream)
+    print(f"wrote {out}/metrics.json, checkpoint.npz, loss.png, accuracy.png "
+          f"({seconds:.1f} s of training)", file=stream)
+    print(f"test accuracy: {metrics['test_accuracy']:.4f}", file=stream)
+    return metrics

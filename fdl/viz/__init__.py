@@ -1,0 +1,5 @@
+"""``fdl.viz``: plots written to PNG files (matplotlib, Agg backend)."""
+
+from fdl.viz._curves import plot_accuracy as plot_accuracy
+from fdl.viz._curves import plot_loss as plot_loss
+from fdl.viz._files import save_figure as save_figure
