@@ -8,9 +8,10 @@ the configuration), ``checkpoint.npz`` (resumable with ``--resume``) and ``loss.
 import json
 import os
 import sys
-import tempfile
 import time
 from typing import NamedTuple
+
+from fdl._io import atomic_open
 
 MODELS = ("linear-svm", "softmax", "mlp", "convnet", "lenet5")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
@@ -105,18 +106,8 @@ def _optimizer(cfg, steps_per_epoch):
 
 
 def _write_json(path, payload):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w") as f:
+        json.dump(payload, f, indent=2)
 
 
 def run_train(cfg, *, stream=None):

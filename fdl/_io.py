@@ -1,0 +1,25 @@
+"""Atomic file writes: nothing a user saved is lost or half-written on a crash."""
+
+import contextlib
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode="wb"):
+    """Opens a temporary file beside ``path``; on success fsyncs it and renames it over
+    ``path`` (``os.replace`` is atomic), on any error removes it and leaves ``path`` as
+    it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
