@@ -12,6 +12,11 @@ import jax.numpy as jnp
 from fdl import _checks
 
 
+def check_params(params):
+    """The floating leaves of ``params``; raises if there are none or one is not float."""
+    return _leaves(params)
+
+
 def _leaves(params):
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves:

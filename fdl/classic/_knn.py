@@ -197,6 +197,17 @@ def kneighbors(
     return nearest(x_train, x_test, k, metric, rows)
 
 
+def _neighbour_indices(x_train, y_train, x_test, k, metric, num_classes, budget):
+    """Validated labels, the ``(Q, k)`` neighbour indices (None for no queries) and the
+    class count: the part ``knn_predict`` and ``knn_predict_proba`` share."""
+    x_train, x_test, k, metric, rows = validate_query(x_train, x_test, k, metric, budget)
+    y, num_classes = check_labels(y_train, x_train.shape[0], num_classes)
+    if x_test.shape[0] == 0:
+        return y, None, num_classes
+    _, indices = nearest(x_train, x_test, k, metric, rows)
+    return y, indices, num_classes
+
+
 def knn_predict(
     x_train,
     y_train,
@@ -248,13 +259,11 @@ def knn_predict(
       >>> fdl.classic.knn_predict(x_train, jnp.array([0, 0, 1]), jnp.array([[9.0]]))
       Array([1], dtype=int32)
     """
-    x_train, x_test, k, metric, rows = validate_query(
-        x_train, x_test, k, metric, memory_budget_bytes
+    y, indices, num_classes = _neighbour_indices(
+        x_train, y_train, x_test, k, metric, num_classes, memory_budget_bytes
     )
-    y, num_classes = check_labels(y_train, x_train.shape[0], num_classes)
-    if x_test.shape[0] == 0:
+    if indices is None:
         return jnp.zeros((0,), jnp.int32)
-    _, indices = nearest(x_train, x_test, k, metric, rows)
     return _vote(y, indices, num_classes)
 
 
@@ -273,11 +282,9 @@ def knn_predict_proba(
     Same arguments as ``knn_predict``. Returns float32 ``(Q, num_classes)`` rows that
     sum to one; the argmax of a row is ``knn_predict``'s prediction.
     """
-    x_train, x_test, k, metric, rows = validate_query(
-        x_train, x_test, k, metric, memory_budget_bytes
+    y, indices, num_classes = _neighbour_indices(
+        x_train, y_train, x_test, k, metric, num_classes, memory_budget_bytes
     )
-    y, num_classes = check_labels(y_train, x_train.shape[0], num_classes)
-    if x_test.shape[0] == 0:
+    if indices is None:
         return jnp.zeros((0, num_classes), jnp.float32)
-    _, indices = nearest(x_train, x_test, k, metric, rows)
     return _proba(y, indices, num_classes)

@@ -4,7 +4,6 @@ The same mask that scaled the forward activations (0 or ``1/(1 - rate)``) scales
 gradient; dropped units pass no gradient. At test time dropout is the identity.
 """
 
-from fdl import _checks
 from fdl.manual._custom import Cache, custom_op
 from fdl.nn import _dropout
 
@@ -17,7 +16,7 @@ def _masked_forward(x, key, rate):
 def dropout_forward(x, key, *, rate, train):
     """``(dropout(x), cache)``; the cache holds the mask (all ones when not training)."""
     x = _dropout.check_dropout(x, key, rate, train)
-    if not train or (_checks.is_concrete(rate) and float(rate) == 0.0):
+    if _dropout.is_identity(rate, train):
         return x, Cache(mask=None)
     return _masked_forward(x, key, rate)
 
@@ -30,6 +29,6 @@ def dropout_backward(dout, cache):
 def dropout(x, key, *, rate, train):
     """``fdl.nn.dropout`` with the hand-written backward pass."""
     x = _dropout.check_dropout(x, key, rate, train)
-    if not train or (_checks.is_concrete(rate) and float(rate) == 0.0):
+    if _dropout.is_identity(rate, train):
         return x
     return custom_op(_masked_forward, dropout_backward, (x, key), {"rate": rate}, diff=(True, False))

@@ -7,7 +7,7 @@ The regularised loss ``L = data loss + lambda R(W)`` adds ``lambda dR/dW`` to ``
 import jax
 import jax.numpy as jnp
 
-from fdl import regularizers
+from fdl import _checks, regularizers
 from fdl.manual._custom import Cache, custom_op
 
 
@@ -26,7 +26,7 @@ def l2_regularizer_backward(dout, cache):
 
 def l2_regularizer(params):
     """``fdl.regularizers.l2`` with the hand-written backward pass."""
-    regularizers.l2(params)
+    regularizers.check_params(params)
     return custom_op(l2_regularizer_forward, l2_regularizer_backward, (params,))
 
 
@@ -41,7 +41,7 @@ def l1_regularizer_backward(dout, cache):
 
 def l1_regularizer(params):
     """``fdl.regularizers.l1`` with the hand-written backward pass."""
-    regularizers.l1(params)
+    regularizers.check_params(params)
     return custom_op(l1_regularizer_forward, l1_regularizer_backward, (params,))
 
 
@@ -56,5 +56,6 @@ def elastic_net_backward(dout, cache):
 
 def elastic_net(params, beta):
     """``fdl.regularizers.elastic_net`` with the hand-written backward pass."""
-    regularizers.elastic_net(params, beta)
+    regularizers.check_params(params)
+    _checks.real_scalar(beta, "beta", low=0.0)
     return custom_op(elastic_net_forward, elastic_net_backward, (params,), {"beta": beta})

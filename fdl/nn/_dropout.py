@@ -19,9 +19,14 @@ def check_dropout(x, key, rate, train):
     _checks.real_scalar(rate, "rate", low=0.0, high=1.0, high_open=True)
     if not isinstance(train, bool):
         raise TypeError(f"train must be True or False, got {train!r}")
-    if train and key is None and not (_checks.is_concrete(rate) and float(rate) == 0.0):
+    if not is_identity(rate, train) and key is None:
         raise ValueError("dropout in training needs a PRNG key: pass key=jax.random.key(...)")
     return x
+
+
+def is_identity(rate, train):
+    """Dropout changes nothing at test time, or in training with a (static) rate of 0."""
+    return not train or (_checks.is_concrete(rate) and float(rate) == 0.0)
 
 
 def dropout_mask(key, shape, rate, dtype):
@@ -42,6 +47,6 @@ def dropout(x, key, *, rate, train):
       An array shaped like ``x``.
     """
     x = check_dropout(x, key, rate, train)
-    if not train or (_checks.is_concrete(rate) and float(rate) == 0.0):
+    if is_identity(rate, train):
         return x
     return x * dropout_mask(key, x.shape, rate, x.dtype)
