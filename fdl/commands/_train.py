@@ -12,14 +12,11 @@ import time
 from typing import NamedTuple
 
 from fdl._io import atomic_open
+from fdl.commands._errors import UsageError
 
 MODELS = ("linear-svm", "softmax", "mlp", "convnet", "lenet5")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "inverse-time", "cosine")
-
-
-class UsageError(Exception):
-    """A user mistake: the command prints one line and exits with status 2."""
 
 
 class TrainConfig(NamedTuple):
@@ -161,3 +158,42 @@ def run_train(cfg, *, stream=None):
           f"({seconds:.1f} s of training)", file=stream)
     print(f"test accuracy: {metrics['test_accuracy']:.4f}", file=stream)
     return metrics
+
+
+def register(subparsers):
+    """Add ``fdl train`` and its flags to the command's subparsers."""
+    tr = subparsers.add_parser(
+        "train", help="train a model (default: a small convnet on the bundled digits)",
+        description="Train a model and write metrics.json, a checkpoint and PNG plots to --out.",
+    )
+    tr.add_argument("--model", default="convnet", metavar="|".join(MODELS),
+                    help="model to train (default convnet)")
+    tr.add_argument("--optimizer", default="adam", metavar="|".join(OPTIMIZERS),
+                    help="update rule (default adam)")
+    tr.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
+    tr.add_argument("--schedule", default="constant", metavar="|".join(SCHEDULES),
+                    help="learning-rate schedule over the run (default constant)")
+    tr.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")
+    tr.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
+    tr.add_argument("--reg", type=float, default=0.0, help="L2 regularisation strength on weights")
+    tr.add_argument("--dropout", type=float, default=0.0, help="dropout rate for mlp/convnet")
+    tr.add_argument("--batchnorm", action="store_true", help="batch norm in mlp/convnet")
+    tr.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+    tr.add_argument("--data", default="digits", help="'digits' (bundled) or a CIFAR-10 directory")
+    tr.add_argument("--out", default=None, help="output directory (default runs/<timestamp>)")
+    tr.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                    help="continue from a checkpoint")
+    tr.add_argument("--grads", default="auto", choices=("auto", "manual"),
+                    help="jax.grad (auto) or the hand-written backward passes (manual)")
+    tr.set_defaults(run=_run_from_args)
+
+
+def _run_from_args(args):
+    config = TrainConfig(
+        model=args.model, optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
+        epochs=args.epochs, batch_size=args.batch_size, reg=args.reg, dropout=args.dropout,
+        batchnorm=args.batchnorm, seed=args.seed, data=args.data, out=args.out,
+        resume=args.resume, grads=args.grads,
+    )
+    run_train(config)
+    return 0
