@@ -5,6 +5,13 @@ import os
 import tempfile
 
 
+def _default_mode():
+    """Permissions a newly created file gets under the current umask (e.g. 0o644)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode="wb"):
     """Opens a temporary file beside ``path``; on success fsyncs it and renames it over
@@ -18,6 +25,8 @@ def atomic_open(path, mode="wb"):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
