@@ -3,3 +3,4 @@
 from fdl.viz._curves import plot_accuracy as plot_accuracy
 from fdl.viz._curves import plot_loss as plot_loss
 from fdl.viz._files import save_figure as save_figure
+from fdl.viz._templates import plot_weight_templates as plot_weight_templates

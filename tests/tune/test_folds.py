@@ -131,3 +131,13 @@ def test_plot_cv_accuracy_writes_a_png(tmp_path):
     assert os.listdir(tmp_path) == ["cv.png"]  # no temporary file left behind
     with pytest.raises(ValueError, match="len\\(ks\\), folds"):
         fdl.tune.plot_cv_accuracy([1, 3, 5], accuracies, tmp_path / "bad.png")
+
+
+@pytest.mark.parametrize("folds,match", [
+    (1, "folds must be >= 2"),
+    (21, "more than the number of examples"),
+])
+def test_cross_validate_knn_fold_count_out_of_range(folds, match):
+    x, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
+    with pytest.raises(ValueError, match=match):
+        fdl.tune.cross_validate_knn(x, y, [1], folds=folds, key=jax.random.key(0))
