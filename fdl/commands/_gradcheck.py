@@ -1,4 +1,9 @@
-"""``fdl gradcheck``: hand-written vs ``jax.grad`` vs finite-difference gradients, in float64."""
+"""``fdl gradcheck``: hand-written vs ``jax.grad`` vs finite-difference gradients, in float64.
+
+Every op and loss, then every built-in model end to end (rows named ``model:...``).
+"""
+
+import argparse
 
 from fdl.commands._errors import UsageError
 
@@ -7,12 +12,19 @@ def register(subparsers):
     """Add ``fdl gradcheck`` to the command's subparsers."""
     gc = subparsers.add_parser(
         "gradcheck",
-        help="check every op's hand-written gradient against jax.grad and finite differences",
+        help="check every op's and model's hand-written gradient against jax.grad and "
+        "finite differences",
         description="Compare hand-written, jax.grad and numerical gradients of every op and "
-        "loss in float64; exit 1 if any error exceeds its tolerance.",
+        "loss, and of the training loss of every built-in model (its manual=True build), "
+        "in float64; exit 1 if any error exceeds its tolerance. Models are differenced on "
+        "at most 200 parameter coordinates each, drawn from --seed.",
     )
     gc.add_argument("--seed", type=int, default=0, help="seed for the random inputs (default 0)")
-    gc.add_argument("--only", metavar="NAME", help="check only ops whose name contains NAME")
+    gc.add_argument("--only", metavar="NAME",
+                    help="check only ops and models whose name contains NAME "
+                    "(e.g. conv2d, or model for the models only)")
+    gc.add_argument("--models", action=argparse.BooleanOptionalAction, default=True,
+                    help="also check every built-in model end to end (default: on)")
     gc.set_defaults(run=run_gradcheck)
 
 
@@ -23,8 +35,12 @@ def run_gradcheck(args):
 
     with jax.enable_x64(True):  # gradient checks need float64; scoped, not global
         reports = gradcheck.run_suite(gradcheck.CASES, seed=args.seed, pattern=args.only)
+        if args.models:
+            reports += gradcheck.run_model_suite(gradcheck.MODEL_CASES, seed=args.seed,
+                                                 pattern=args.only)
     if not reports:
-        raise UsageError(f"no op matches --only {args.only!r}")
+        searched = "op or model names" if args.models else "op names (models were off)"
+        raise UsageError(f"no op matches --only {args.only!r} (searched {searched})")
     print(gradcheck.format_table(reports))
     failed = [r.name for r in reports if not r.ok]
     analytic = max((r.worst_analytic for r in reports if r.worst_analytic is not None), default=0.0)

@@ -33,12 +33,17 @@ class ArgumentReport(NamedTuple):
 
 
 class GradcheckReport(NamedTuple):
-    """The result of ``check``: one row per differentiated argument."""
+    """The result of ``check``: one row per differentiated argument.
+
+    ``note``: what the numbers cover when that is not everything (a model's finite
+    differences run on a sample of its coordinates); empty otherwise.
+    """
 
     name: str
     rows: tuple
     analytic_tol: float
     numerical_tol: float
+    note: str = ""
 
     @property
     def worst_analytic(self):
@@ -65,6 +70,8 @@ class GradcheckReport(NamedTuple):
 
     def __str__(self):
         lines = [f"{self.name}: {'ok' if self.ok else 'FAILED'}"]
+        if self.note:
+            lines.append(f"  ({self.note})")
         for r in self.rows:
             lines.append(
                 f"  d/d{r.argument} {str(r.shape):>16}  manual-vs-auto {_fmt(r.manual_vs_auto)}"

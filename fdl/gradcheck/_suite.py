@@ -36,7 +36,11 @@ def check_case(case, *, seed=0):
 
 
 def format_table(reports):
-    """A plain-text table: one line per (op, argument) with the three relative errors."""
+    """A plain-text table: one line per (op, argument) with the three relative errors.
+
+    A report with a ``note`` (the models' finite-difference coverage) gets it on a line
+    of its own under its rows.
+    """
     header = f"{'op':<30} {'grad':<10} {'manual vs jax.grad':>19} {'manual vs numeric':>18} {'jax.grad vs numeric':>20}  status"
     lines = [header, "-" * len(header)]
     for report in reports:
@@ -47,6 +51,8 @@ def format_table(reports):
                 f"{_fmt(row.manual_vs_auto):>19} {_fmt(row.manual_vs_numerical):>18} "
                 f"{_fmt(row.auto_vs_numerical):>20}  {status}"
             )
+        if getattr(report, "note", ""):
+            lines.append(f"{'':<30} ({report.note})")
     return "\n".join(lines)
 
 

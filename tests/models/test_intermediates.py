@@ -1,0 +1,46 @@
+"""``fdl.models.intermediates``: every leaf layer's output, the last one the model's."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fdl import layers as L
+from fdl import models
+
+
+def test_mlp_with_dropout_and_batchnorm_in_training():
+    model = models.mlp([8, 6], 3, batchnorm=True, dropout=0.5)
+    params, state = model.init(jax.random.key(0), (4, 4, 1))
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((5, 4, 4, 1)), jnp.float32)
+    key = jax.random.key(1)
+    acts = models.intermediates(model, params, state, x, train=True, key=key)
+    assert len(acts) == len(model.sublayers)  # one per leaf layer
+    assert [label for label, _ in acts][:3] == ["0:Flatten", "1:Dense(8)", "2:" + model.sublayers[2].name]
+    out, _ = jax.jit(model.apply, static_argnames="train")(params, state, x, train=True, key=key)
+    np.testing.assert_allclose(acts[-1][1], out, rtol=1e-6, atol=1e-6)  # same dropout masks
+    assert acts[1][1].shape == (5, 8) and acts[0][1].shape == (5, 16)
+
+
+def test_nested_models_are_listed_leaf_by_leaf():
+    inner = L.serial(L.Conv(3, 3, padding=1), L.Relu())
+    model = L.serial(inner, L.MaxPool(), L.Flatten(), L.Dense(2))
+    params, state = model.init(jax.random.key(0), (4, 4, 1))
+    x = jnp.ones((2, 4, 4, 1))
+    acts = models.intermediates(model, params, state, x)
+    assert [label for label, _ in acts] == [
+        "0.0:" + inner.sublayers[0].name, "0.1:Relu", "1:" + model.sublayers[1].name,
+        "2:Flatten", "3:Dense(2)"]
+    assert [a.shape for _, a in acts] == [(2, 4, 4, 3), (2, 4, 4, 3), (2, 2, 2, 3), (2, 12), (2, 2)]
+    out, _ = jax.jit(model.apply)(params, state, x)
+    np.testing.assert_allclose(acts[-1][1], out, rtol=1e-6)
+    assert models.layer_labels(model) == [label for label, _ in acts]
+
+
+def test_bad_arguments_raise():
+    model = models.linear(3)
+    params, state = model.init(jax.random.key(0), (4,))
+    with pytest.raises(TypeError, match="model"):
+        models.intermediates("mlp", params, state, jnp.ones((2, 4)))
+    with pytest.raises(TypeError, match="train"):
+        models.intermediates(model, params, state, jnp.ones((2, 4)), train=1)
