@@ -3,3 +3,4 @@
 from fdl.commands._train import TrainConfig as TrainConfig
 from fdl.commands._errors import UsageError as UsageError
 from fdl.commands._train import run_train as run_train
+from fdl.commands._train import run_sanity as run_sanity

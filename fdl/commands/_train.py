@@ -2,7 +2,10 @@
 
 Writes to ``out``: ``metrics.json`` (test accuracy, final training loss, the history and
 the configuration), ``checkpoint.npz`` (resumable with ``--resume``) and ``loss.png`` /
-``accuracy.png``.
+``accuracy.png``. ``--augment`` trains on randomly shifted (and, for CIFAR-10, mirrored)
+images. ``--sanity`` instead runs the babysitting checks (initial loss, regularisation
+raises it, overfit 20 examples), prints a table, writes ``sanity.json`` and exits 0 only
+if all pass.
 """
 
 import json
@@ -34,6 +37,8 @@ class TrainConfig(NamedTuple):
     out: str | None = None
     resume: str | None = None
     grads: str = "auto"
+    augment: bool = False
+    sanity: bool = False
 
 
 def _validate(cfg):
@@ -102,9 +107,58 @@ def _optimizer(cfg, steps_per_epoch):
     return getattr(optim, cfg.optimizer)(lr)
 
 
+def _augmentation(cfg):
+    """The ``--augment`` transformation for the data set, or None.
+
+    Random shifts of up to 1 pixel for the 8x8 digits (an eighth of the image) and 4 for
+    32x32 CIFAR-10. Mirroring only for CIFAR-10: a mirrored digit can become another
+    digit or none, while a mirrored car is still a car.
+    """
+    from fdl import data
+
+    if not cfg.augment:
+        return None
+    if cfg.data == "digits":
+        return data.augmentation(crop_padding=1)
+    return data.augmentation(crop_padding=4, flip=True)
+
+
 def _write_json(path, payload):
     with atomic_open(path, "w") as f:
         json.dump(payload, f, indent=2)
+
+
+def run_sanity(cfg, *, stream=None):
+    """Runs the babysitting checks for ``cfg``'s model, loss and optimizer on its training
+    split, prints a table, writes ``sanity.json`` to ``cfg.out`` and returns the list of
+    ``fdl.train.SanityResult``. No full training: the overfit check trains on 20 examples
+    with the configured optimizer and learning rate (constant), no regularisation and no
+    augmentation."""
+    import jax
+
+    stream = sys.stdout if stream is None else stream
+    from fdl import optim, train
+
+    _validate(cfg)
+    splits = _load_data(cfg)
+    out = cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(out, exist_ok=True)
+    model, loss = _build_model(cfg, splits.train.x.shape[1:], len(splits.class_names))
+    optimizer = getattr(optim, cfg.optimizer)(cfg.lr)
+    print(f"fdl train --sanity: {cfg.model} on {cfg.data}, {cfg.optimizer} lr {cfg.lr}",
+          file=stream)
+    results = train.sanity_check(model, (splits.train.x, splits.train.y), loss, optimizer,
+                                 jax.random.key(cfg.seed))
+    print(train.format_sanity_table(results), file=stream)
+    failed = [r.name for r in results if not r.passed]
+    _write_json(os.path.join(out, "sanity.json"), {
+        "passed": not failed,
+        "checks": [r.to_dict() for r in results],
+        "config": cfg._asdict(),
+    })
+    verdict = "all checks passed" if not failed else f"FAILED: {', '.join(failed)}"
+    print(f"wrote {out}/sanity.json; {verdict}", file=stream)
+    return results
 
 
 def run_train(cfg, *, stream=None):
@@ -131,7 +185,7 @@ def run_train(cfg, *, stream=None):
             model, (splits.train.x, splits.train.y), loss=loss, optimizer=optimizer,
             epochs=cfg.epochs, batch_size=cfg.batch_size, key=jax.random.key(cfg.seed),
             val_data=(splits.val.x, splits.val.y), reg=cfg.reg, checkpoint=checkpoint,
-            resume=cfg.resume, progress=stream,
+            resume=cfg.resume, progress=stream, augment=_augmentation(cfg),
         )
     except train.CheckpointError as err:
         raise UsageError(f"--resume: {err}") from err
@@ -185,6 +239,14 @@ def register(subparsers):
                     help="continue from a checkpoint")
     tr.add_argument("--grads", default="auto", choices=("auto", "manual"),
                     help="jax.grad (auto) or the hand-written backward passes (manual)")
+    tr.add_argument("--augment", action="store_true",
+                    help="augment the training images: random shifts (1 pixel for digits, "
+                         "4 for CIFAR-10) and, for CIFAR-10 only, left-right flips (a "
+                         "flipped digit can change its meaning, e.g. a mirrored 2 or 7)")
+    tr.add_argument("--sanity", action="store_true",
+                    help="instead of training, run the babysitting checks (initial loss "
+                         "~ln C or C-1, regularisation raises it, overfit 20 examples), "
+                         "write sanity.json to --out; exit 0 if all pass, 1 otherwise")
     tr.set_defaults(run=_run_from_args)
 
 
@@ -193,7 +255,10 @@ def _run_from_args(args):
         model=args.model, optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
         epochs=args.epochs, batch_size=args.batch_size, reg=args.reg, dropout=args.dropout,
         batchnorm=args.batchnorm, seed=args.seed, data=args.data, out=args.out,
-        resume=args.resume, grads=args.grads,
+        resume=args.resume, grads=args.grads, augment=args.augment, sanity=args.sanity,
     )
+    if config.sanity:
+        results = run_sanity(config)
+        return 0 if all(r.passed for r in results) else 1
     run_train(config)
     return 0

@@ -11,9 +11,13 @@ images ``x`` and int32 labels ``y`` (NumPy arrays):
 Preprocessors are ``Preprocessor(fit, apply, inverse)``: ``state = pre.fit(train.x)``,
 then ``pre.apply(state, x)`` on every split (``mean_image``, ``channel_mean``,
 ``standardize``, ``pca``, ``whiten``). Augmentation: ``random_crop(key, x, padding)``,
-``random_flip(key, x)``, one key per example.
+``random_flip(key, x)``, one key per example; ``augmentation(crop_padding=..., flip=...)``
+combines them into the ``augment(key, x_batch)`` function that ``fdl.train.fit`` applies
+to every training minibatch.
 """
 
+from fdl.data._augment import Augmentation as Augmentation
+from fdl.data._augment import augmentation as augmentation
 from fdl.data._augment import random_crop as random_crop
 from fdl.data._augment import random_flip as random_flip
 from fdl.data._cifar10 import OFFICIAL_MD5 as CIFAR10_MD5

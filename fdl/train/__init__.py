@@ -14,7 +14,16 @@
 loop of jitted, buffer-donating steps for convolutional ones (``loop="auto"``). It
 records a ``History`` (loss per step; accuracy, learning rate, update/weight ratios and
 throughput per epoch), can checkpoint after every epoch and resume exactly, and stops
-with ``TrainingDiverged`` when the loss explodes.
+with ``TrainingDiverged`` when the loss explodes. ``augment`` applies a data
+augmentation (``fdl.data.augmentation``) to every training minibatch. ``devices``
+trains data-parallel over several devices, or hosts after ``jax.distributed.initialize``
+(``jax.sharding``); ``compute_dtype=jnp.bfloat16`` computes in bfloat16 while the
+parameters stay float32.
+
+Before a long run, ``sanity_check`` does the notes' babysitting checks: the initial loss
+is ``ln C`` (softmax) or ``C - 1`` (SVM), regularisation raises it, and the model can
+overfit 20 examples (``expected_initial_loss``, ``check_initial_loss``,
+``check_regularization_raises_loss``, ``check_overfit_small_subset``).
 """
 
 from fdl.train._checkpoint import CheckpointError as CheckpointError
@@ -27,3 +36,10 @@ from fdl.train._loop import choose_loop as choose_loop
 from fdl.train._loop import evaluate as evaluate
 from fdl.train._loop import fit as fit
 from fdl.train._loop import predict as predict
+from fdl.train._sanity import SanityResult as SanityResult
+from fdl.train._sanity import check_initial_loss as check_initial_loss
+from fdl.train._sanity import check_overfit_small_subset as check_overfit_small_subset
+from fdl.train._sanity import check_regularization_raises_loss as check_regularization_raises_loss
+from fdl.train._sanity import expected_initial_loss as expected_initial_loss
+from fdl.train._sanity import format_sanity_table as format_sanity_table
+from fdl.train._sanity import sanity_check as sanity_check

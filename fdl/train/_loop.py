@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdl import optim as _optim
-from fdl.train import _steps
+from fdl.train import _parallel, _precision, _steps
 from fdl.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from fdl.train._history import History
 from fdl.train._progress import Progress
@@ -91,21 +91,6 @@ def _same_key(a, b):
     return da.shape == db.shape and bool(jnp.all(da == db))
 
 
-def _placement(devices):
-    """``(place(tree), batch_sharding)``: data-parallel over ``devices`` when several."""
-    if devices is None:
-        return (lambda tree: tree), None
-    devices = list(devices)
-    if not devices:
-        raise ValueError("fit: devices must be a non-empty list of JAX devices or None")
-    if len(devices) == 1:
-        return (lambda tree: jax.device_put(tree, devices[0])), None
-    mesh = jax.sharding.Mesh(np.array(devices), ("data",))
-    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    batch = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
-    return (lambda tree: jax.device_put(tree, replicated)), batch
-
-
 # ------------------------------------------------------------------ evaluation
 
 
@@ -116,12 +101,14 @@ def _eval_batch_size(batch_size, n):
     return min(int(batch_size), n)
 
 
-def evaluate(model, params, state, data, *, batch_size=1000, loss=None):
+def evaluate(model, params, state, data, *, batch_size=1000, loss=None, compute_dtype=None):
     """Accuracy (and mean loss) of a model on ``data = (x, y)``, in eval mode.
 
     Runs a jitted forward pass over batches of ``batch_size`` rows; every batch has the
     same shape (the last one overlaps the previous and its repeated rows are masked), so
-    one compilation serves the whole set.
+    one compilation serves the whole set. Arrays placed on several devices (``params``
+    replicated, ``x`` replicated or split along its batch axis, as ``fit`` with
+    ``devices`` leaves them) are computed where they lie.
 
     Args:
       model: a ``Layer``.
@@ -129,13 +116,16 @@ def evaluate(model, params, state, data, *, batch_size=1000, loss=None):
       data: ``(x, y)``, NumPy or JAX arrays, ``y`` integer labels.
       batch_size: rows per forward pass.
       loss: optional ``loss(scores, y) -> mean``; the result then has the mean loss.
+      compute_dtype: ``None`` or e.g. ``jnp.bfloat16``: the forward pass runs on copies
+        cast to it; the loss is computed in float32 (see ``fit``).
     Returns:
       ``{"accuracy": float, "loss": float or None}``.
     """
     x, y = _pair(data, "data")
     n = x.shape[0]
     bs = _eval_batch_size(batch_size, n)
-    f = _steps.make_eval_batch(model, loss, bs, n)
+    compute_dtype = _precision.compute_dtype_arg(compute_dtype, "evaluate")
+    f = _steps.make_eval_batch(model, loss, bs, n, compute_dtype)
     correct, total = 0, 0.0
     for start in range(0, n, bs):
         c, t = f(params, state, x, y, start)
@@ -146,8 +136,11 @@ def evaluate(model, params, state, data, *, batch_size=1000, loss=None):
     }
 
 
-def predict(model, params, state, x, *, batch_size=1000):
+def predict(model, params, state, x, *, batch_size=1000, compute_dtype=None):
     """Predicted class labels (``argmax`` of the scores), eval mode, batched and jitted.
+
+    ``compute_dtype`` (``None`` or e.g. ``jnp.bfloat16``) is the dtype the forward pass
+    runs in, as in ``evaluate``.
 
     Returns:
       ``(N,)`` int32 ``jax.Array``.
@@ -157,7 +150,8 @@ def predict(model, params, state, x, *, batch_size=1000):
         raise ValueError(f"predict: x must have a non-empty batch axis, got shape {x.shape}")
     n = x.shape[0]
     bs = _eval_batch_size(batch_size, n)
-    f = _steps.make_predict_batch(model, bs, n)
+    compute_dtype = _precision.compute_dtype_arg(compute_dtype, "predict")
+    f = _steps.make_predict_batch(model, bs, n, compute_dtype)
     parts = []
     for start in range(0, n, bs):
         labels = f(params, state, x, start)
@@ -172,7 +166,8 @@ def predict(model, params, state, x, *, batch_size=1000):
 
 def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         devices=None, params=None, state=None, reg=0.0, loop="auto", checkpoint=None,
-        resume=None, progress=None, divergence_factor=3.0):
+        resume=None, progress=None, divergence_factor=3.0, augment=None,
+        compute_dtype=None):
     """Trains ``model`` on ``data`` with minibatch gradient descent.
 
     Each epoch shuffles the training set with a permutation drawn from the epoch's key
@@ -197,7 +192,10 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
       devices: optional list of JAX devices: parameters are replicated on all of them and
         each minibatch is split along its batch axis (data parallelism through
         ``jax.sharding``; XLA inserts the gradient all-reduce). ``batch_size`` must be a
-        multiple of ``len(devices)``.
+        multiple of ``len(devices)``. The result equals single-device training up to
+        float rounding. Across processes (after ``jax.distributed.initialize``, with
+        ``devices=jax.devices()``) every process passes the whole ``data`` and the same
+        ``key`` and gets the same result; only process 0 writes the checkpoint.
       params, state: start from these instead of ``model.init`` (they are copied, never
         modified). ``model.init`` uses ``x``'s dtype when it is a float dtype.
       reg: L2 strength ``lambda``: the objective is ``loss + lambda * sum w**2`` over the
@@ -218,6 +216,18 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         steps exceeds ``divergence_factor`` times the initial loss (the run's first step
         loss; averaging keeps one noisy minibatch from stopping a healthy run). Checked at the end of each epoch. ``None`` disables the size check
         (NaN/inf still stop training).
+      augment: optional data augmentation ``augment(key, x_batch) -> x_batch`` (same
+        shape and dtype), e.g. ``fdl.data.augmentation(crop_padding=4, flip=True)``.
+        It runs on every training minibatch inside the compiled step, with a key that
+        depends only on ``(key, epoch, step)`` (so resuming and the two loops still
+        agree); evaluation and ``val_data`` see the images unchanged. Pass the same
+        function object across calls to reuse the compiled epoch.
+      compute_dtype: ``None`` (compute in the parameters' dtype) or a dtype such as
+        ``jnp.bfloat16``: the forward and backward passes run on copies of the
+        parameters and minibatch cast to it, while the parameters, optimizer state and
+        batch-norm statistics stay float32 and the loss is computed in float32 from the
+        scores cast back; gradients reach the update in float32. Evaluation during
+        training uses it too.
     Returns:
       ``(params, state, history)``; ``history`` is a ``History`` (a dict of lists: see
       ``fdl.train.History``). Training accuracy is measured in eval mode on at most the
@@ -248,15 +258,15 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
             raise ValueError(f"fit: divergence_factor must be > 1 or None, got {divergence_factor}")
     if not (_is_key(key) or (hasattr(key, "dtype") and key.dtype == jnp.uint32)):
         raise TypeError("fit: key must be a jax.random.key (or a raw uint32 PRNG key)")
+    if augment is not None and not callable(augment):
+        raise TypeError(
+            f"fit: augment must be a function (key, x_batch) -> x_batch or None, got {augment!r}"
+        )
     reporter = Progress(progress)
     loop = choose_loop(model) if loop == "auto" else loop
 
-    place, batch_sharding = _placement(devices)
-    if batch_sharding is not None and batch_size % len(devices):
-        raise ValueError(
-            f"fit: batch_size ({batch_size}) must be a multiple of the number of devices "
-            f"({len(devices)})"
-        )
+    compute_dtype = _precision.compute_dtype_arg(compute_dtype, "fit")
+    place, batch_sharding = _parallel.data_parallel(devices, batch_size)
     x, y = place(x), place(y)
     val = None
     if val_data is not None:
@@ -300,7 +310,8 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
             init_key, train_key = jax.random.split(key)
 
     steps = n // batch_size
-    args = (model, loss, optimizer, reg, batch_size, n, loop, batch_sharding)
+    args = (model, loss, optimizer, reg, batch_size, n, loop, batch_sharding, augment,
+            compute_dtype)
     try:
         hash(args)
     except TypeError:  # an unhashable loss or optimizer: build without the cache
@@ -344,13 +355,17 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
             dict(zip(labels, (float(r) for r in np.asarray(jax.device_get(ratios)))))
         )
         history["train_accuracy"].append(
-            evaluate(model, params, state, train_eval, batch_size=1000)["accuracy"]
+            evaluate(model, params, state, train_eval, batch_size=1000,
+                     compute_dtype=compute_dtype)["accuracy"]
         )
         if val is not None:
-            result = evaluate(model, params, state, val, batch_size=1000, loss=loss)
+            result = evaluate(model, params, state, val, batch_size=1000, loss=loss,
+                              compute_dtype=compute_dtype)
             history["val_accuracy"].append(result["accuracy"])
             history["val_loss"].append(result["loss"])
-        if checkpoint is not None:
+        # Every process holds the same replicated values; one writer avoids several
+        # processes renaming over the same file.
+        if checkpoint is not None and _parallel.is_main_process():
             save_checkpoint(
                 checkpoint, params=params, state=state, opt_state=opt_state,
                 step=global_step, epoch=epoch + 1, key=key, history=history, meta=meta,
@@ -389,10 +404,12 @@ def _divergence(losses, initial, factor):
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_epoch(model, loss, optimizer, reg, batch_size, n, loop, batch_sharding):
+def _compiled_epoch(model, loss, optimizer, reg, batch_size, n, loop, batch_sharding,
+                    augment=None, compute_dtype=None):
     """The epoch function, cached so that repeated ``fit`` calls with the same model,
     loss and optimizer objects (a resumed run, a sweep over epochs) compile once."""
-    step = _steps.make_step(model, loss, optimizer, reg, batch_size, batch_sharding)
+    step = _steps.make_step(model, loss, optimizer, reg, batch_size, batch_sharding, augment,
+                            compute_dtype)
     if loop == "scan":
         return _steps.make_scan_epoch(step, n // batch_size, n)
     return _make_steps_epoch(step, n // batch_size, n)

@@ -2,7 +2,8 @@
 
 Every random draw derives from ``(key, epoch, step)`` only: epoch ``e`` shuffles with
 ``perm_key`` and step ``i`` of it draws dropout masks from ``fold_in(drop_key, i)``,
-where ``perm_key, drop_key = split(fold_in(train_key, e))``. The scanned epoch and the
+where ``perm_key, drop_key = split(fold_in(train_key, e))``, and augments its minibatch
+(when ``fit`` is given ``augment``) with ``augment_key(drop_key, i)``. The scanned epoch and the
 Python loop of steps run the same step function on the same keys, so they compute the
 same parameters, and a run resumed after epoch ``k`` repeats the uninterrupted one.
 """
@@ -14,6 +15,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from fdl import regularizers as _regularizers
+from fdl.train import _precision
 
 
 def epoch_keys(train_key, epoch):
@@ -61,15 +63,45 @@ def update_ratios(before, after):
     ]) if before else jnp.zeros((0,))
 
 
-def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None):
+# Folded into a step's dropout key to give its augmentation key: a separate stream, so
+# turning augmentation on leaves the dropout masks (and a run without it) unchanged.
+AUGMENT_STREAM = 0x61756720  # "aug "
+
+
+def augment_key(drop_key, i):
+    """The key that augments minibatch ``i`` of an epoch: ``fold_in(fold_in(drop_key, i),
+    AUGMENT_STREAM)``; it depends only on ``(key, epoch, step)``."""
+    return jax.random.fold_in(jax.random.fold_in(drop_key, i), AUGMENT_STREAM)
+
+
+def apply_augment(augment, key, xb):
+    """``augment(key, xb)``, checked to keep the minibatch's shape and dtype (at trace time)."""
+    out = augment(key, xb)
+    if getattr(out, "shape", None) != xb.shape or getattr(out, "dtype", None) != xb.dtype:
+        raise ValueError(
+            f"fit: augment must return a batch of the shape and dtype it is given "
+            f"({xb.shape} {xb.dtype}), got {getattr(out, 'shape', type(out).__name__)} "
+            f"{getattr(out, 'dtype', '')}"
+        )
+    return out
+
+
+def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None, augment=None,
+              compute_dtype=None):
     """``step(params, state, opt_state, x, y, perm, i, drop_key) -> (..., loss)``.
 
     Gathers minibatch ``i`` (rows ``perm[i*B:(i+1)*B]`` of the on-device ``x``, ``y``),
-    takes one gradient step on ``loss(scores, y) + reg * l2(weights)``.
+    applies ``augment(augment_key(drop_key, i), xb)`` when ``augment`` is given (inside
+    the compiled step, so augmentation costs no extra dispatch), and takes one gradient
+    step on ``loss(scores, y) + reg * l2(weights)``. With ``compute_dtype`` (e.g.
+    bfloat16) the forward and backward passes run in that dtype while the loss, the
+    penalty, the gradients and the update stay in the parameters' dtype (``_precision``).
     """
 
     def objective(params, state, xb, yb, key):
-        scores, new_state = model.apply(params, state, xb, train=True, key=key)
+        scores, new_state = _precision.apply_in(
+            model, compute_dtype, params, state, xb, train=True, key=key
+        )
         value = loss(scores, yb)
         if reg:
             value = value + reg * _regularizers.l2(weights(params))
@@ -84,6 +116,8 @@ def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None):
         if batch_sharding is not None:
             xb = lax.with_sharding_constraint(xb, batch_sharding)
             yb = lax.with_sharding_constraint(yb, batch_sharding)
+        if augment is not None:
+            xb = apply_augment(augment, augment_key(drop_key, i), xb)
         key = jax.random.fold_in(drop_key, i) if model.needs_key else None
         (value, state), grads = grad_fn(params, state, xb, yb, key)
         params, opt_state = optimizer.update(params, grads, opt_state)
@@ -122,7 +156,7 @@ def make_scan_epoch(step, steps, n):
 
 
 @functools.lru_cache(maxsize=64)
-def make_eval_batch(model, loss, batch_size, n):
+def make_eval_batch(model, loss, batch_size, n, compute_dtype=None):
     """``f(params, state, x, y, start) -> (correct, loss_sum)`` over rows ``start:start+B``.
 
     The slice start is clamped to ``n - B`` so every call has the same shape (one
@@ -137,7 +171,7 @@ def make_eval_batch(model, loss, batch_size, n):
         xb = lax.dynamic_slice_in_dim(x, begin, batch_size)
         yb = lax.dynamic_slice_in_dim(y, begin, batch_size)
         valid = (begin + jnp.arange(batch_size)) >= start
-        scores, _ = model.apply(params, state, xb, train=False)
+        scores, _ = _precision.apply_in(model, compute_dtype, params, state, xb, train=False)
         correct = jnp.sum(jnp.where(valid, jnp.argmax(scores, axis=-1) == yb, False))
         if loss is None:
             total = jnp.zeros((), scores.dtype)
@@ -149,13 +183,13 @@ def make_eval_batch(model, loss, batch_size, n):
 
 
 @functools.lru_cache(maxsize=64)
-def make_predict_batch(model, batch_size, n):
+def make_predict_batch(model, batch_size, n, compute_dtype=None):
     """``f(params, state, x, start) -> labels`` of rows ``begin:begin+B`` (``begin`` clamped)."""
 
     def f(params, state, x, start):
         begin = jnp.minimum(start, n - batch_size)
         xb = lax.dynamic_slice_in_dim(x, begin, batch_size)
-        scores, _ = model.apply(params, state, xb, train=False)
+        scores, _ = _precision.apply_in(model, compute_dtype, params, state, xb, train=False)
         return jnp.argmax(scores, axis=-1).astype(jnp.int32)
 
     return jax.jit(f)

@@ -1,0 +1,133 @@
+"""fit(augment=...): augmentation inside the compiled step, deterministic and resumable."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fdl import data, losses, models, optim, train
+
+CE = losses.softmax_cross_entropy
+CROP = data.augmentation(crop_padding=1)
+
+
+@pytest.fixture(scope="module")
+def digits_subset():
+    splits = data.load_digits()
+    return splits.train.x[:200], splits.train.y[:200]
+
+
+def _fit(model, train_data, **overrides):
+    kwargs = dict(loss=CE, optimizer=optim.momentum(0.05), epochs=2, batch_size=20,
+                  key=jax.random.key(0), progress=False)
+    kwargs.update(overrides)
+    return train.fit(model, train_data, **kwargs)
+
+
+def _assert_same_params(a, b, **tolerance):
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        if tolerance:
+            np.testing.assert_allclose(u, v, **tolerance)
+        else:
+            np.testing.assert_array_equal(u, v)
+
+
+def test_augmentation_changes_training_and_is_deterministic(digits_subset):
+    model = models.mlp([32], 10)
+    p_plain, _, h_plain = _fit(model, digits_subset)
+    p_aug, _, h_aug = _fit(model, digits_subset, augment=CROP)
+    p_again, _, h_again = _fit(model, digits_subset, augment=CROP)
+    assert h_aug["loss"] != h_plain["loss"]
+    assert not np.allclose(p_aug[1]["w"], p_plain[1]["w"])
+    _assert_same_params(p_aug, p_again)
+    assert h_aug["loss"] == h_again["loss"]
+    # Another key draws other crops.
+    p_other, _, _ = _fit(model, digits_subset, augment=CROP, key=jax.random.key(1))
+    assert not np.allclose(p_other[1]["w"], p_aug[1]["w"])
+
+
+def test_identity_augmentation_leaves_training_unchanged(digits_subset):
+    # The augmentation key is its own stream: it does not move the dropout masks.
+    model = models.mlp([32], 10, dropout=0.3)
+    p_plain, _, _ = _fit(model, digits_subset)
+    p_identity, _, _ = _fit(model, digits_subset, augment=lambda key, x: x)
+    _assert_same_params(p_plain, p_identity)
+
+
+def test_augment_sees_each_minibatch_with_its_own_key(digits_subset):
+    seen = []
+
+    def record(key, x):
+        seen.append((x.shape, key.dtype))
+        return x
+
+    _fit(models.mlp([8], 10), digits_subset, augment=record, epochs=1)
+    # Traced once (inside the scanned body) with the minibatch shape and a typed key.
+    assert seen and all(shape == (20, 8, 8, 1) for shape, _ in seen)
+    assert all(jnp.issubdtype(dtype, jax.dtypes.prng_key) for _, dtype in seen)
+
+
+def test_resume_with_augmentation_repeats_the_uninterrupted_run(digits_subset, tmp_path):
+    model = models.mlp([32], 10, dropout=0.2)
+    ckpt = str(tmp_path / "run.ckpt.npz")
+    p_full, _, h_full = _fit(model, digits_subset, augment=CROP, epochs=3)
+    _fit(model, digits_subset, augment=CROP, epochs=2, checkpoint=ckpt)
+    p_resumed, _, h_resumed = _fit(model, digits_subset, augment=CROP, epochs=3,
+                                   resume=ckpt)
+    _assert_same_params(p_full, p_resumed)
+    assert h_resumed["loss"] == h_full["loss"]
+
+
+def test_scan_and_steps_loops_agree_with_augmentation(digits_subset, x64):
+    x, y = digits_subset
+    x = x.astype(np.float64)
+    model = models.mlp([16], 10, dropout=0.2)
+    augment = data.augmentation(crop_padding=1, flip=True)
+    p_scan, _, h_scan = _fit(model, (x, y), augment=augment, loop="scan")
+    p_steps, _, h_steps = _fit(model, (x, y), augment=augment, loop="steps")
+    assert jax.tree.leaves(p_scan)[0].dtype == jnp.float64
+    # float64: the two loops differ only in how XLA fuses the same arithmetic.
+    _assert_same_params(p_scan, p_steps, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h_scan["loss"], h_steps["loss"], rtol=1e-10)
+
+
+def test_conv_model_trains_with_augmentation(digits_subset):
+    model = models.convnet(((4,),), hidden=(), num_classes=10)
+    params, _, history = _fit(model, digits_subset, augment=CROP, epochs=3)
+    assert train.choose_loop(model) == "steps"
+    assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
+
+
+def test_bad_augment_arguments(digits_subset):
+    model = models.mlp([8], 10)
+    with pytest.raises(TypeError, match="augment must be a function"):
+        _fit(model, digits_subset, augment="crop")
+    with pytest.raises(ValueError, match="augment must return a batch of the shape"):
+        _fit(model, digits_subset, augment=lambda key, x: x[:, 1:], loop="steps")
+    with pytest.raises(ValueError, match="shape and dtype"):
+        _fit(model, digits_subset, augment=lambda key, x: x.astype(jnp.float16))
+
+
+def test_augmentation_builder():
+    augment = data.augmentation(crop_padding=2, flip=True)
+    assert augment == data.augmentation(crop_padding=(2, 2), flip=True)
+    assert hash(augment) == hash(data.augmentation(crop_padding=2, flip=True))
+    assert augment != data.augmentation(crop_padding=2)
+    x = jnp.arange(2 * 6 * 6 * 1, dtype=jnp.float32).reshape(2, 6, 6, 1)
+    key = jax.random.key(3)
+    out = jax.jit(augment)(key, x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    np.testing.assert_array_equal(out, augment(key, x))  # same key, same images
+    assert not np.array_equal(out, augment(jax.random.key(4), x))
+    np.testing.assert_array_equal(data.augmentation()(key, x), x)  # nothing asked, nothing done
+    # The flip alone mirrors whole images: every output is x or x mirrored.
+    flipped = data.augmentation(flip=True, flip_prob=1.0)(key, x)
+    np.testing.assert_array_equal(flipped, x[:, :, ::-1])
+    with pytest.raises(ValueError, match="crop_padding"):
+        data.augmentation(crop_padding=-1)
+    with pytest.raises(TypeError, match="crop_padding"):
+        data.augmentation(crop_padding=1.5)
+    with pytest.raises(TypeError, match="flip"):
+        data.augmentation(flip="yes")
+    with pytest.raises(ValueError, match="flip_prob"):
+        data.augmentation(flip=True, flip_prob=2.0)
