@@ -7,10 +7,10 @@ parser through ``register(subparsers)``; the module's ``run`` receives the parse
 import argparse
 import sys
 
-from fdl.commands import _gradcheck, _knn, _train, _tune
+from fdl.commands import _bench, _gradcheck, _knn, _train, _tune
 from fdl.commands._errors import UsageError
 
-_COMMANDS = (_train, _gradcheck, _knn, _tune)
+_COMMANDS = (_train, _gradcheck, _knn, _tune, _bench)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,9 +1,10 @@
 """``fdl train``: train a model on the bundled digits (or CIFAR-10) and write its results.
 
 Writes to ``out``: ``metrics.json`` (test accuracy, final training loss, the history and
-the configuration), ``checkpoint.npz`` (resumable with ``--resume``) and ``loss.png`` /
-``accuracy.png``. ``--augment`` trains on randomly shifted (and, for CIFAR-10, mirrored)
-images. ``--sanity`` instead runs the babysitting checks (initial loss, regularisation
+the configuration), ``checkpoint.npz`` (resumable with ``--resume``), ``loss.png`` /
+``accuracy.png``, and the looks inside the model: ``templates.png`` (linear models),
+``filters.png`` (conv models) and ``activations.png`` (every layer's histogram).
+``--augment`` trains on randomly shifted (and, for CIFAR-10, mirrored) images. ``--sanity`` instead runs the babysitting checks (initial loss, regularisation
 raises it, overfit 20 examples), prints a table, writes ``sanity.json`` and exits 0 only
 if all pass.
 """
@@ -25,7 +26,7 @@ SCHEDULES = ("constant", "step", "exponential", "inverse-time", "cosine")
 class TrainConfig(NamedTuple):
     model: str = "convnet"
     optimizer: str = "adam"
-    lr: float = 2e-3
+    lr: float = 3e-3
     schedule: str = "constant"
     epochs: int = 15
     batch_size: int = 32
@@ -161,6 +162,34 @@ def run_sanity(cfg, *, stream=None):
     return results
 
 
+def _inspection_plots(model, params, state, splits, out):
+    """The notes' looks inside a trained model; returns the PNG names written.
+
+    ``templates.png``: a linear classifier's weight columns as images. ``filters.png``:
+    the first conv layer's filters. ``activations.png``: every layer's activations on
+    (up to) 500 validation images.
+    """
+    from fdl import models, viz
+    from fdl.train import _steps
+
+    written = []
+    weights = _steps.weights(params)
+    image_shape = splits.train.x.shape[1:]
+    if len(weights) == 1 and weights[0].ndim == 2:
+        viz.plot_weight_templates(weights[0], image_shape, os.path.join(out, "templates.png"),
+                                  class_names=splits.class_names)
+        written.append("templates.png")
+    first_conv = next((w for w in weights if w.ndim == 4), None)
+    if first_conv is not None:
+        viz.plot_conv_filters(first_conv, os.path.join(out, "filters.png"),
+                              title="first-layer filters")
+        written.append("filters.png")
+    activations = models.intermediates(model, params, state, splits.val.x[:500])
+    viz.plot_activation_histograms(activations, os.path.join(out, "activations.png"))
+    written.append("activations.png")
+    return written
+
+
 def run_train(cfg, *, stream=None):
     """Runs the training job described by ``cfg``; returns the metrics dict."""
     import jax
@@ -206,9 +235,12 @@ def run_train(cfg, *, stream=None):
     try:
         viz.plot_loss(history, os.path.join(out, "loss.png"))
         viz.plot_accuracy(history, os.path.join(out, "accuracy.png"))
+        plots = ["loss.png", "accuracy.png"]
+        plots += _inspection_plots(model, params, state, splits, out)
     except ImportError as err:
         print(f"fdl train: plots skipped ({err})", file=stream)
-    print(f"wrote {out}/metrics.json, checkpoint.npz, loss.png, accuracy.png "
+        plots = []
+    print(f"wrote {out}/metrics.json, checkpoint.npz, {', '.join(plots)} "
           f"({seconds:.1f} s of training)", file=stream)
     print(f"test accuracy: {metrics['test_accuracy']:.4f}", file=stream)
     return metrics
@@ -224,7 +256,7 @@ def register(subparsers):
                     help="model to train (default convnet)")
     tr.add_argument("--optimizer", default="adam", metavar="|".join(OPTIMIZERS),
                     help="update rule (default adam)")
-    tr.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
+    tr.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
     tr.add_argument("--schedule", default="constant", metavar="|".join(SCHEDULES),
                     help="learning-rate schedule over the run (default constant)")
     tr.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")

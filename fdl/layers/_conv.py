@@ -14,6 +14,7 @@ from fdl import init as _init
 from fdl import nn as _nn
 from fdl.layers._core import Layer, check_input_shape, check_train, ops, positive_int
 from fdl.layers._dense import _check_initializer
+from fdl.nn import _conv as _conv_impl
 
 
 def _padding_spec(padding, name):
@@ -57,7 +58,7 @@ def _describe(features, kernel, stride, padding):
 
 
 def Conv(features, kernel_size, stride=1, padding=0, w_init=_init.kaiming_normal,
-         b_init=_init.zeros, *, impl="xla", manual=False):
+         b_init=_init.zeros, *, impl="auto", manual=False):
     """2-D convolution on NHWC images with HWIO filters (``fdl.nn.conv2d``).
 
     Args:
@@ -68,7 +69,9 @@ def Conv(features, kernel_size, stride=1, padding=0, w_init=_init.kaiming_normal
       w_init: initialiser of ``w`` ``(KH, KW, C_in, K)``; default Kaiming normal
         (``std = sqrt(2 / (KH*KW*C_in))``).
       b_init: initialiser of ``b`` ``(K,)``; zeros by default.
-      impl: ``"xla"`` (native convolution) or ``"im2col"`` (one matrix product).
+      impl: ``"auto"`` (default: the faster of the two for this layer's shapes, see
+        ``fdl.nn.conv2d``), ``"xla"`` (native convolution) or ``"im2col"`` (one matrix
+        product).
       manual: compute with ``fdl.manual.conv2d`` (hand-written backward pass).
     Params:
       ``{"w": (KH, KW, C_in, K), "b": (K,)}``; no state.
@@ -84,8 +87,10 @@ def Conv(features, kernel_size, stride=1, padding=0, w_init=_init.kaiming_normal
     except (TypeError, ValueError) as err:
         raise type(err)(f"{pre}: {err}") from None
     padding = _padding_spec(padding, pre)
-    if impl not in ("xla", "im2col"):
-        raise ValueError(f"{pre}: impl must be 'xla' or 'im2col', got {impl!r}")
+    try:
+        _conv_impl.check_impl(impl)
+    except ValueError as err:
+        raise ValueError(f"{pre}: {err}") from None
     name = _describe(features, kernel, stride, padding)
     _check_initializer(w_init, "w_init", name)
     _check_initializer(b_init, "b_init", name)

@@ -13,7 +13,7 @@ from fdl.manual._custom import Cache, custom_op
 from fdl.nn import _conv
 
 
-def conv2d_forward(x, w, b, stride=1, padding=0, *, impl="xla"):
+def conv2d_forward(x, w, b, stride=1, padding=0, *, impl="auto"):
     """``(conv2d(x, w, b), cache)``; the forward runs on ``impl``, the backward is im2col."""
     x, w, b, stride_hw, pads, out_hw = _conv.check_conv(x, w, b, stride, padding)
     out = _conv.conv2d(x, w, b, stride, padding, impl=impl)
@@ -37,10 +37,9 @@ def conv2d_backward(dout, cache):
     return dx, dw, db
 
 
-def conv2d(x, w, b, stride=1, padding=0, *, impl="xla"):
+def conv2d(x, w, b, stride=1, padding=0, *, impl="auto"):
     """``fdl.nn.conv2d`` with the hand-written backward pass."""
     x, w, b, _, _, _ = _conv.check_conv(x, w, b, stride, padding)
-    if impl not in ("xla", "im2col"):
-        raise ValueError(f"impl must be 'xla' or 'im2col', got {impl!r}")
+    _conv.check_impl(impl)
     static = {"stride": stride, "padding": padding, "impl": impl}
     return custom_op(conv2d_forward, conv2d_backward, (x, w, b), static)

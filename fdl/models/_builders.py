@@ -55,8 +55,17 @@ def _rate(dropout, builder):
         raise type(err)(f"{builder}: {err} (the probability of dropping a unit)") from None
 
 
-def _classifier_head(hidden, num_classes, act, w_init, batchnorm, rate, manual):
-    """``(FC - [BN] - act - [Dropout]) * K - FC``."""
+def _classifier_head(hidden, num_classes, act, w_init, batchnorm, rate, manual,
+                     head_init=None):
+    """``(FC - [BN] - act - [Dropout]) * K - FC``; the last FC uses ``head_init``.
+
+    By default (``head_init=None``) the score layer draws its weights from N(0, 0.01^2),
+    as the notes' linear classifiers do: the initial scores are then nearly equal and
+    the initial loss is close to ln C (softmax) or C - 1 (SVM), the value the notes'
+    first sanity check expects. A Kaiming-initialised score layer gives score spreads
+    near 1 and an initial loss well above ln C.
+    """
+    head_init = _init.normal if head_init is None else head_init
     layers = []
     for width in hidden:
         layers.append(Dense(width, w_init, manual=manual))
@@ -65,7 +74,7 @@ def _classifier_head(hidden, num_classes, act, w_init, batchnorm, rate, manual):
         layers.append(act())
         if rate > 0.0:
             layers.append(Dropout(rate, manual=manual))
-    layers.append(Dense(num_classes, w_init, manual=manual))
+    layers.append(Dense(num_classes, head_init, manual=manual))
     return layers
 
 
@@ -85,7 +94,8 @@ def mlp(hidden_sizes, num_classes, *, activation="relu", batchnorm=False, dropou
       batchnorm: insert ``BatchNorm`` after each hidden ``Dense``.
       dropout: drop probability after each hidden activation (0 = no dropout layers).
       w_init: weight initialiser of every ``Dense``; default Kaiming normal for the ReLU
-        family, Xavier normal for tanh/sigmoid.
+        family, Xavier normal for tanh/sigmoid, and N(0, 0.01^2) for the score layer
+        (initial loss near ln C).
       manual: build on the hand-written ``fdl.manual`` ops.
     """
     builder = "mlp"
@@ -93,10 +103,12 @@ def mlp(hidden_sizes, num_classes, *, activation="relu", batchnorm=False, dropou
     num_classes = positive_int(num_classes, "num_classes", builder)
     act = _activation_factory(activation, manual, builder)
     rate = _rate(dropout, builder)
+    head_init = w_init
     w_init = _default_w_init(activation, w_init)
     return serial(
         Flatten(manual=manual),
-        *_classifier_head(hidden, num_classes, act, w_init, bool(batchnorm), rate, manual),
+        *_classifier_head(hidden, num_classes, act, w_init, bool(batchnorm), rate, manual,
+                          head_init),
     )
 
 
@@ -120,7 +132,7 @@ def _pools(pool, n, builder):
 
 def convnet(blocks=((32,), (64,)), *, kernel_size=3, pool=True, hidden=(128,),
             num_classes=10, activation="relu", batchnorm=False, dropout=0.0, w_init=None,
-            impl="xla", manual=False):
+            impl="auto", manual=False):
     """The notes' pattern ``[(CONV - RELU) * N - POOL?] * M - (FC - RELU) * K - FC``.
 
     Each block is a tuple of conv widths: ``N`` convolutions ``kernel_size x kernel_size``,
@@ -141,7 +153,8 @@ def convnet(blocks=((32,), (64,)), *, kernel_size=3, pool=True, hidden=(128,),
       batchnorm: batch norm after every conv and hidden FC, before the activation.
       dropout: drop probability after each hidden FC activation (not in conv blocks).
       w_init: weight initialiser of every conv and FC; default as in ``mlp``.
-      impl: convolution implementation, ``"xla"`` or ``"im2col"``.
+      impl: convolution implementation, ``"auto"`` (the faster for each layer),
+        ``"xla"`` or ``"im2col"``.
       manual: build on the hand-written ``fdl.manual`` ops.
     """
     builder = "convnet"
@@ -152,6 +165,7 @@ def convnet(blocks=((32,), (64,)), *, kernel_size=3, pool=True, hidden=(128,),
     num_classes = positive_int(num_classes, "num_classes", builder)
     act = _activation_factory(activation, manual, builder)
     rate = _rate(dropout, builder)
+    head_init = w_init
     w_init = _default_w_init(activation, w_init)
     padding = (kernel - 1) // 2 if kernel % 2 else "SAME"
     layers = []
@@ -164,11 +178,12 @@ def convnet(blocks=((32,), (64,)), *, kernel_size=3, pool=True, hidden=(128,),
         if pooled:
             layers.append(MaxPool(2, 2, manual=manual))
     layers.append(Flatten(manual=manual))
-    layers += _classifier_head(hidden, num_classes, act, w_init, bool(batchnorm), rate, manual)
+    layers += _classifier_head(hidden, num_classes, act, w_init, bool(batchnorm), rate, manual,
+                               head_init)
     return serial(*layers)
 
 
-def lenet5(num_classes=10, *, first_padding=2, impl="xla", manual=False):
+def lenet5(num_classes=10, *, first_padding=2, impl="auto", manual=False):
     """LeNet-5 (LeCun et al. 1998) with today's substitutions.
 
     ``CONV5x5(6, pad 2) - RELU - MAXPOOL2 - CONV5x5(16) - RELU - MAXPOOL2 - FC120 - RELU -
@@ -186,7 +201,8 @@ def lenet5(num_classes=10, *, first_padding=2, impl="xla", manual=False):
     Args:
       num_classes: number of output scores.
       first_padding: zero padding of the first conv (2 by default).
-      impl: convolution implementation, ``"xla"`` or ``"im2col"``.
+      impl: convolution implementation, ``"auto"`` (the faster for each layer),
+        ``"xla"`` or ``"im2col"``.
       manual: build on the hand-written ``fdl.manual`` ops.
     """
     builder = "lenet5"
@@ -200,7 +216,7 @@ def lenet5(num_classes=10, *, first_padding=2, impl="xla", manual=False):
         Flatten(manual=m),
         Dense(120, manual=m), Relu(manual=m),
         Dense(84, manual=m), Relu(manual=m),
-        Dense(num_classes, manual=m),
+        Dense(num_classes, _init.normal, manual=m),  # small scores: initial loss ~ ln C
     )
 
 

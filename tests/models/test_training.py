@@ -24,7 +24,9 @@ def test_mlp_learns_linearly_separable_data():
         return jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
 
     first = float(loss_fn(params))
-    for _ in range(100):
+    # 300 full-batch steps: the score layer starts small (initial loss ~ ln 3), so plain
+    # SGD needs a few more steps than with a Kaiming-initialised score layer.
+    for _ in range(300):
         params = step(params)
     scores, _ = model.apply(params, state, x)
     accuracy = float(jnp.mean(jnp.argmax(scores, axis=1) == y))

@@ -1,6 +1,7 @@
 """``conv2d``, ``conv_output_size`` and ``im2col``: validation (automatic and manual
 twins), the two implementations agreeing over a grid of kernels/strides/paddings,
-output sizes, linearity, and the hand-written backward pass on a strided SAME case."""
+output sizes, linearity, the hand-written backward pass on a strided SAME case, and
+``impl="auto"``: which implementation it picks, and its values and gradients."""
 
 import functools
 import itertools
@@ -99,7 +100,7 @@ def test_conv2d_rejects_padding_of_wrong_type(conv, padding):
 
 @pytest.mark.parametrize("conv", CONVS)
 def test_conv2d_rejects_unknown_impl(conv):
-    with pytest.raises(ValueError, match=r"^impl must be 'xla' or 'im2col', got 'bogus'"):
+    with pytest.raises(ValueError, match=r"^impl must be 'auto', 'xla' or 'im2col', got 'bogus'"):
         conv(*_args(), impl="bogus")
 
 
@@ -310,3 +311,60 @@ def test_manual_conv_backward_strided_same_float64(x64):
         assert m.dtype == jnp.float64
         np.testing.assert_allclose(m, a, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(t, m, rtol=1e-12, atol=1e-12)
+
+
+# -- impl="auto" ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "channels, platform, expected",
+    [(1, "cpu", "im2col"), (3, "cpu", "im2col"), (4, "cpu", "im2col"), (5, "cpu", "xla"),
+     (32, "cpu", "xla"), (3, "gpu", "xla"), (3, "tpu", "xla")],
+)
+def test_choose_impl_uses_im2col_only_for_few_channels_on_cpu(channels, platform, expected):
+    from fdl.nn._conv import choose_impl
+
+    assert choose_impl(channels, platform) == expected
+
+
+def test_auto_resolves_by_the_filters_input_channels():
+    from fdl.nn._conv import choose_impl, resolve_impl
+
+    for channels in (3, 32):
+        w = jnp.ones((3, 3, channels, 8))
+        assert resolve_impl("auto", w) == choose_impl(channels)
+        assert resolve_impl("xla", w) == "xla" and resolve_impl("im2col", w) == "im2col"
+
+
+def test_auto_is_the_default_everywhere():
+    import inspect
+
+    for fn in (fdl.nn.conv2d, fdl.manual.conv2d, fdl.manual.conv2d_forward, fdl.layers.Conv,
+               fdl.models.convnet, fdl.models.lenet5):
+        assert inspect.signature(fn).parameters["impl"].default == "auto", fn
+
+
+@pytest.mark.parametrize("channels", [3, 8])  # one layer on each side of the threshold
+def test_auto_values_and_gradients_match_xla_and_finite_differences(channels, x64):
+    x = jnp.asarray(_rand((2, 6, 5, channels), 20, np.float64))
+    w = jnp.asarray(_rand((3, 3, channels, 4), 21, np.float64))
+    b = jnp.asarray(_rand((4,), 22, np.float64))
+    g = jnp.asarray(_rand((2, 3, 3, 4), 23, np.float64))  # SAME, stride 2: ceil(6/2), ceil(5/2)
+
+    def objective(impl):
+        return lambda x, w, b: jnp.sum(
+            fdl.nn.conv2d(x, w, b, stride=2, padding="SAME", impl=impl) * g)
+
+    grads = {impl: jax.jit(jax.grad(objective(impl), argnums=(0, 1, 2)))(x, w, b)
+             for impl in ("auto", "xla", "im2col")}
+    for impl in ("auto", "im2col"):
+        for got, want in zip(grads[impl], grads["xla"]):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    numerical = fdl.gradcheck.numerical_gradient(
+        lambda args: objective("auto")(*args), (x, w, b))
+    for got, want in zip(grads["auto"], numerical):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_layer_rejects_unknown_impl_with_the_layer_name():
+    with pytest.raises(ValueError, match=r"^Conv\(4, 3\): impl must be 'auto', 'xla' or 'im2col'"):
+        fdl.layers.Conv(4, 3, impl="fft")
