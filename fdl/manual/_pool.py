@@ -1,45 +1,49 @@
 """Hand-written backward passes of max and average pooling.
 
-Both are computed on the im2col windows: max pooling routes each window's gradient to
-the position of its maximum (lecture: "max gate = gradient router"); average pooling
-spreads it evenly, ``1 / (size*size)`` to each position. ``col2im`` adds the window
-gradients back onto the pixels, so overlapping windows (stride < size) accumulate.
+Both work on the window's ``KH * KW`` strided slices (``x[:, p::SH, q::SW]``, the
+value at offset ``(p, q)`` of every window at once; see ``fdl.nn._pool``). Max pooling
+routes each window's gradient to the position of its maximum (lecture: "max gate =
+gradient router"); average pooling spreads it evenly, ``1 / (KH*KW)`` to each
+position. The slice gradients are placed back at their offsets, so overlapping windows
+(stride < size) accumulate.
+
+Tie rule: a window's gradient goes to its *first* maximum in row-major ``(p, q)``
+order, as in ``jax.grad`` of ``fdl.nn.max_pool2d``.
+
+The slice form replaces im2col/col2im windows here for speed: on CPU it is one fused
+pass over the image, where the window copies cost several.
 """
 
 import jax.numpy as jnp
 
 from fdl.manual._custom import Cache, custom_op
 from fdl.nn import _pool
-from fdl.nn._conv import col2im, im2col
-
-_NO_PAD = ((0, 0), (0, 0))
-
-
-def _windows(x, size, stride, out_hw):
-    """``(N, Ho, Wo, size*size, C)``: every pooling window's values."""
-    cols = im2col(x, size, stride, _NO_PAD, out_hw)
-    return cols.reshape(x.shape[0], out_hw[0], out_hw[1], size[0] * size[1], x.shape[3])
-
-
-def _unwindow(dwindows, x_shape, size, stride):
-    n, ho, wo = dwindows.shape[:3]
-    return col2im(dwindows.reshape(n, ho, wo, -1), x_shape, size, stride, _NO_PAD)
 
 
 def max_pool2d_forward(x, size=2, stride=2):
-    x, size_hw, stride_hw, out_hw = _pool.check_pool(x, size, stride)
+    x, size_hw, stride_hw, _ = _pool.check_pool(x, size, stride)
     out = _pool.max_pool2d(x, size, stride)
-    winner = jnp.argmax(_windows(x, size_hw, stride_hw, out_hw), axis=3)
-    static = {"x_shape": tuple(x.shape), "size": size_hw, "stride": stride_hw}
-    return out, Cache(static, winner=winner)
+    static = {"size": size_hw, "stride": stride_hw}
+    return out, Cache(static, x=x, out=out)
 
 
 def max_pool2d_backward(dout, cache):
-    """``dx``: each window's gradient lands on its argmax (first one on ties)."""
-    window = cache.size[0] * cache.size[1]
-    hit = jnp.arange(window)[:, None] == cache.winner[:, :, :, None, :]
-    dwindows = hit.astype(dout.dtype) * dout[:, :, :, None, :]
-    return _unwindow(dwindows, cache.x_shape, cache.size, cache.stride)
+    """``dx``: each window's gradient lands on its first maximum, row-major ``(p, q)``.
+
+    For each offset ``(p, q)`` in order: ``hit = (x[:, p::SH, q::SW] == out) & ~taken``
+    (the window's max is here and no earlier offset claimed it), ``taken |= hit``, and
+    that slice's gradient is ``where(hit, dout, 0)``; the slice gradients are then
+    placed back at their offsets (adding where windows overlap).
+    """
+    slices = _pool.window_slices(cache.x, cache.size, cache.stride)
+    zero = jnp.zeros((), dout.dtype)
+    taken = jnp.zeros(dout.shape, bool)
+    dslices = []
+    for s in slices:
+        hit = (s == cache.out) & ~taken
+        taken = taken | hit
+        dslices.append(jnp.where(hit, dout, zero))
+    return _pool.unslice_windows(dslices, cache.x.shape, cache.size, cache.stride)
 
 
 def avg_pool2d_forward(x, size=2, stride=2):
@@ -52,9 +56,8 @@ def avg_pool2d_forward(x, size=2, stride=2):
 def avg_pool2d_backward(dout, cache):
     """``dx``: each window's gradient, divided by the window area, to all its positions."""
     window = cache.size[0] * cache.size[1]
-    n, ho, wo, c = dout.shape
-    dwindows = jnp.broadcast_to(dout[:, :, :, None, :] / window, (n, ho, wo, window, c))
-    return _unwindow(dwindows, cache.x_shape, cache.size, cache.stride)
+    share = dout / window
+    return _pool.unslice_windows([share] * window, cache.x_shape, cache.size, cache.stride)
 
 
 def max_pool2d(x, size=2, stride=2):

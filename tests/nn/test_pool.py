@@ -182,3 +182,128 @@ def test_pool_is_per_channel(pool):
     for c in range(3):
         # rtol: the vectorised reduction may sum a window in a different order.
         np.testing.assert_allclose(out[..., c:c + 1], jax.jit(pool)(x[..., c:c + 1]), rtol=1e-6)
+
+
+# -- the strided-slice formulation against lax.reduce_window ----------------------------
+# max_pool2d/avg_pool2d are written on strided slices with a hand-written gradient (fast
+# on CPU); these pin them to the reference formulation, lax.reduce_window and its VJP.
+
+SIZE_STRIDES = [(2, 2), (3, 3), ((2, 3), (2, 3)), (3, 1), (3, 2), ((3, 2), (1, 2)), (2, 3), (1, 1)]
+
+
+def _reference(kind, x, size, stride):
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    (kh, kw), (sh, sw) = pair(size), pair(stride)
+    init, op = (-jnp.inf, jax.lax.max) if kind == "max" else (0.0, jax.lax.add)
+    out = jax.lax.reduce_window(x, init, op, (1, kh, kw, 1), (1, sh, sw, 1), "VALID")
+    return out if kind == "max" else out / (kh * kw)
+
+
+def _shape_for(size, stride, n=2, c=3):
+    """An input that the windows tile exactly (three windows per axis)."""
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    (kh, kw), (sh, sw) = pair(size), pair(stride)
+    return (n, kh + 2 * sh, kw + 2 * sw, c)
+
+
+@pytest.mark.parametrize("size, stride", SIZE_STRIDES)
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32, jnp.float64])
+def test_max_pool_forward_equals_reduce_window_exactly(size, stride, dtype, x64):
+    x = jnp.asarray(np.random.default_rng(5).standard_normal(_shape_for(size, stride)), dtype)
+    for pool in (fdl.nn.max_pool2d, fdl.manual.max_pool2d):
+        out = jax.jit(functools.partial(pool, size=size, stride=stride))(x)
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, _reference("max", x, size, stride))
+
+
+@pytest.mark.parametrize("size, stride", SIZE_STRIDES)
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32, jnp.float64])
+def test_avg_pool_forward_matches_reduce_window(size, stride, dtype, x64):
+    x = jnp.asarray(np.random.default_rng(6).standard_normal(_shape_for(size, stride)), dtype)
+    # rtol: the window sum may be added in a different order (a few ulps of the dtype).
+    rtol = {jnp.bfloat16: 2e-2, jnp.float32: 1e-6, jnp.float64: 1e-13}[dtype]
+    for pool in (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d):
+        out = jax.jit(functools.partial(pool, size=size, stride=stride))(x)
+        assert out.dtype == dtype
+        np.testing.assert_allclose(np.asarray(out, np.float64),
+                                   np.asarray(_reference("avg", x, size, stride), np.float64), rtol=rtol)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("size, stride", SIZE_STRIDES)
+def test_pool_gradient_equals_reduce_window_gradient(kind, size, stride):
+    x = _distinct(_shape_for(size, stride), seed=7)
+    g = np.random.default_rng(8).standard_normal(_reference(kind, x, size, stride).shape).astype(np.float32)
+    pools = (fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max" else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d)
+    reference = lambda x, size, stride: _reference(kind, x, size, stride)  # noqa: E731
+    loss = lambda p: (lambda x: jnp.sum(p(x, size, stride) * g))  # noqa: E731
+    ref, *grads = jax.jit(lambda x: [jax.grad(loss(p))(x) for p in (reference, *pools)])(x)
+    for grad in grads:
+        # atol: where windows overlap, a pixel's gradient is a sum of several O(1)
+        # upstream values, added in a different order than reduce_window's VJP (float32
+        # rounding, which cancellation can make large relative to a small sum).
+        np.testing.assert_allclose(grad, ref, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 1), ((3, 2), (2, 3))])
+def test_pool_gradient_matches_finite_differences_float64(kind, size, stride, x64):
+    x = jnp.asarray(_distinct(_shape_for(size, stride, n=1, c=2), seed=9), jnp.float64)
+    pool = fdl.nn.max_pool2d if kind == "max" else fdl.nn.avg_pool2d
+    g = jnp.asarray(np.random.default_rng(10).standard_normal(pool(x, size, stride).shape))
+    f = jax.jit(lambda x: jnp.sum(pool(x, size, stride) * g))
+    grad = np.asarray(jax.grad(f)(x))
+    eps = 1e-6  # distinct values are 1/7 apart, so a step this small crosses no kink
+    numeric = np.zeros(x.size)
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = eps
+        e = jnp.asarray(e.reshape(x.shape))
+        numeric[k] = (f(x + e) - f(x - e)) / (2 * eps)
+    np.testing.assert_allclose(grad.ravel(), numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), (3, 1), ((2, 3), (1, 2))])
+def test_max_pool_ties_go_to_first_maximum_in_row_major_order(size, stride):
+    """The documented tie rule, for fdl.nn, fdl.manual and reduce_window's own VJP alike."""
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    (kh, kw), (sh, sw) = pair(size), pair(stride)
+    shape = _shape_for(size, stride, n=2, c=2)
+    # Few distinct values: many windows hold their maximum more than once.
+    x = np.random.default_rng(11).integers(0, 3, shape).astype(np.float32)
+    ho, wo = (shape[1] - kh) // sh + 1, (shape[2] - kw) // sw + 1
+    g = np.random.default_rng(12).standard_normal((2, ho, wo, 2)).astype(np.float32)
+    expected = np.zeros(shape, np.float32)
+    for n in range(2):
+        for c in range(2):
+            for i in range(ho):
+                for j in range(wo):
+                    window = x[n, i * sh:i * sh + kh, j * sw:j * sw + kw, c]
+                    p, q = np.unravel_index(np.argmax(window), window.shape)  # first max, row-major
+                    expected[n, i * sh + p, j * sw + q, c] += g[n, i, j, c]
+    reference = lambda x, size, stride: _reference("max", x, size, stride)  # noqa: E731
+    pools = (fdl.nn.max_pool2d, fdl.manual.max_pool2d, reference)
+    grads = jax.jit(lambda x: [jax.grad(lambda x: jnp.sum(p(x, size, stride) * g))(x) for p in pools])(x)
+    for grad in grads:
+        np.testing.assert_allclose(grad, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float64])
+def test_pool_gradient_keeps_dtype(pool, dtype, x64):
+    x = jnp.asarray(_distinct((1, 4, 6, 2)), dtype)
+    for size, stride in [(2, 2), (2, 1)]:
+        grad = jax.jit(jax.grad(lambda x: jnp.sum(pool(x, size, stride).astype(jnp.float32))))(x)
+        assert grad.dtype == dtype
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 1)])
+def test_pool_under_vmap_matches_batch(pool, size, stride):
+    x = _distinct((3, 2, 6, 6, 2), seed=13)
+    f = lambda x: pool(x, size, stride)  # noqa: E731
+    loss = lambda x: jnp.sum(f(x) ** 2)  # noqa: E731
+    out, grad = jax.jit(jax.vmap(jax.value_and_grad(loss)))(x)
+    for k in range(3):
+        np.testing.assert_allclose(out[k], loss(x[k]), rtol=1e-6)
+        np.testing.assert_allclose(grad[k], jax.grad(loss)(x[k]), rtol=1e-6)
