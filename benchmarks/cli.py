@@ -12,6 +12,11 @@ import sys
 # in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# fdl's allocator settings (fdl/_allocator.py) apply to the whole process and only
+# before its first JAX computation: import fdl first, so every implementation, peers
+# included, runs with the same malloc behaviour.
+import fdl  # noqa: E402,F401
+
 from benchmarks import cnn, conv, knn, machine, mlp, peers, report  # noqa: E402
 from benchmarks.workload import Config  # noqa: E402
 
@@ -83,6 +88,7 @@ def run(keys, *, quick=False, matmul=True, out=None, log=None):
         "matmul_gflops": ceiling,
         "quick": bool(quick),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "malloc_tuned": bool(fdl.ALLOCATOR_TUNED),
         "workloads": {},
     }
     for key in keys:

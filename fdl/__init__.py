@@ -7,6 +7,12 @@ differences (``fdl.gradcheck``).
 
 from importlib import metadata as _metadata
 
+from fdl import _allocator
+
+# Before any submodule can run a JAX computation: see fdl/_allocator.py.
+ALLOCATOR_TUNED = _allocator.tune_on_import()
+tune_cpu_allocator = _allocator.tune_cpu_allocator
+
 from fdl import nn as nn
 from fdl import losses as losses
 from fdl import regularizers as regularizers
