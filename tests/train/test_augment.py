@@ -9,6 +9,9 @@ from fdl import data, losses, models, optim, train
 
 CE = losses.softmax_cross_entropy
 CROP = data.augmentation(crop_padding=1)
+# One optimizer object for every fit: fit caches its compiled epoch per (model, loss,
+# optimizer, ...), so fits of the same model in a test compile once.
+MOMENTUM = optim.momentum(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +21,7 @@ def digits_subset():
 
 
 def _fit(model, train_data, **overrides):
-    kwargs = dict(loss=CE, optimizer=optim.momentum(0.05), epochs=2, batch_size=20,
+    kwargs = dict(loss=CE, optimizer=MOMENTUM, epochs=2, batch_size=20,
                   key=jax.random.key(0), progress=False)
     kwargs.update(overrides)
     return train.fit(model, train_data, **kwargs)
