@@ -40,6 +40,8 @@ class TrainConfig(NamedTuple):
     grads: str = "auto"
     augment: bool = False
     sanity: bool = False
+    bf16: bool = False
+    devices: str | None = None
 
 
 def _validate(cfg):
@@ -61,6 +63,32 @@ def _validate(cfg):
         raise UsageError(f"--grads must be 'auto' or 'manual', got {cfg.grads!r}")
     if cfg.resume and not os.path.isfile(cfg.resume):
         raise UsageError(f"--resume: no checkpoint file at {cfg.resume}")
+    _devices(cfg)
+
+
+def _devices(cfg):
+    """The JAX devices ``--devices`` asks for (``None``: JAX's default device)."""
+    if cfg.devices is None:
+        return None
+    import jax
+
+    available = jax.devices()
+    if cfg.devices == "all":
+        count = len(available)
+    else:
+        try:
+            count = int(cfg.devices)
+        except ValueError:
+            raise UsageError(f"--devices must be a positive count or 'all', got {cfg.devices!r}") from None
+        if count < 1:
+            raise UsageError(f"--devices must be a positive count or 'all', got {cfg.devices!r}")
+        if count > len(available):
+            raise UsageError(f"--devices {count}: only {len(available)} "
+                             f"{available[0].platform} device(s) available")
+    if cfg.batch_size % count:
+        raise UsageError(f"--batch-size ({cfg.batch_size}) must be a multiple of the number of "
+                         f"devices ({count}): each device takes an equal share of a minibatch")
+    return available[:count]
 
 
 def _load_data(cfg):
@@ -208,6 +236,7 @@ def run_train(cfg, *, stream=None):
           f"{len(splits.val.x)} val / {len(splits.test.x)} test), {cfg.optimizer} lr {cfg.lr}, "
           f"{cfg.epochs} epochs, {cfg.grads} gradients", file=stream)
     checkpoint = os.path.join(out, "checkpoint.npz")
+    compute_dtype = jax.numpy.bfloat16 if cfg.bf16 else None
     start = time.perf_counter()
     try:
         params, state, history = train.fit(
@@ -215,13 +244,15 @@ def run_train(cfg, *, stream=None):
             epochs=cfg.epochs, batch_size=cfg.batch_size, key=jax.random.key(cfg.seed),
             val_data=(splits.val.x, splits.val.y), reg=cfg.reg, checkpoint=checkpoint,
             resume=cfg.resume, progress=stream, augment=_augmentation(cfg),
+            devices=_devices(cfg), compute_dtype=compute_dtype,
         )
     except train.CheckpointError as err:
         raise UsageError(f"--resume: {err}") from err
     except train.TrainingDiverged as err:
         raise UsageError(str(err).splitlines()[0] + f" (last good checkpoint: {checkpoint})") from err
     seconds = time.perf_counter() - start
-    test = train.evaluate(model, params, state, (splits.test.x, splits.test.y), loss=loss)
+    test = train.evaluate(model, params, state, (splits.test.x, splits.test.y), loss=loss,
+                          compute_dtype=compute_dtype)
     metrics = {
         "test_accuracy": float(test["accuracy"]),
         "test_loss": None if test.get("loss") is None else float(test["loss"]),
@@ -279,6 +310,12 @@ def register(subparsers):
                     help="instead of training, run the babysitting checks (initial loss "
                          "~ln C or C-1, regularisation raises it, overfit 20 examples), "
                          "write sanity.json to --out; exit 0 if all pass, 1 otherwise")
+    tr.add_argument("--bf16", action="store_true",
+                    help="compute forward and backward passes in bfloat16 (parameters and "
+                         "optimizer state stay float32); fast on GPUs/TPUs, not on CPUs")
+    tr.add_argument("--devices", default=None, metavar="N|all",
+                    help="train data-parallel on the first N JAX devices (or all of them); "
+                         "--batch-size is the global batch")
     tr.set_defaults(run=_run_from_args)
 
 
@@ -288,6 +325,7 @@ def _run_from_args(args):
         epochs=args.epochs, batch_size=args.batch_size, reg=args.reg, dropout=args.dropout,
         batchnorm=args.batchnorm, seed=args.seed, data=args.data, out=args.out,
         resume=args.resume, grads=args.grads, augment=args.augment, sanity=args.sanity,
+        bf16=args.bf16, devices=args.devices,
     )
     if config.sanity:
         results = run_sanity(config)

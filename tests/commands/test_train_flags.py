@@ -75,3 +75,32 @@ def test_help_mentions_the_new_flags(capsys):
         assert exit_info.code == 0
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal
     assert "--sanity" in text and "--augment" in text and "flipped digit" in text
+
+
+def test_bf16_trains_and_records_the_flag(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = cli.main(["train", "--model", "mlp", "--epochs", "2", "--bf16", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["bf16"] is True
+    assert metrics["test_accuracy"] > 0.8  # bfloat16 rounding does not stop an MLP learning
+
+
+def test_devices_on_this_host(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--devices", "all",
+                       "--out", str(out)])
+    assert status == 0, capsys.readouterr()
+    assert json.loads((out / "metrics.json").read_text())["config"]["devices"] == "all"
+
+
+def test_bad_devices_are_usage_errors(tmp_path, capsys):
+    import jax
+
+    too_many = str(len(jax.devices()) + 1)
+    for value, words in ((too_many, "available"), ("0", "positive"), ("two", "positive")):
+        status = cli.main(["train", "--devices", value, "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert status == 2
+        assert err.count("\n") == 1 and "--devices" in err and words in err, err
