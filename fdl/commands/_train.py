@@ -45,6 +45,7 @@ class TrainConfig(NamedTuple):
 
 
 def _validate(cfg):
+    """Raises ``UsageError`` for a bad configuration; returns the devices to train on."""
     if cfg.model not in MODELS:
         raise UsageError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)}")
     if cfg.optimizer not in OPTIMIZERS:
@@ -63,7 +64,7 @@ def _validate(cfg):
         raise UsageError(f"--grads must be 'auto' or 'manual', got {cfg.grads!r}")
     if cfg.resume and not os.path.isfile(cfg.resume):
         raise UsageError(f"--resume: no checkpoint file at {cfg.resume}")
-    _devices(cfg)
+    return _devices(cfg)
 
 
 def _devices(cfg):
@@ -225,7 +226,7 @@ def run_train(cfg, *, stream=None):
     stream = sys.stdout if stream is None else stream
     from fdl import train, viz
 
-    _validate(cfg)
+    devices = _validate(cfg)
     splits = _load_data(cfg)
     out = cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out, exist_ok=True)
@@ -244,7 +245,7 @@ def run_train(cfg, *, stream=None):
             epochs=cfg.epochs, batch_size=cfg.batch_size, key=jax.random.key(cfg.seed),
             val_data=(splits.val.x, splits.val.y), reg=cfg.reg, checkpoint=checkpoint,
             resume=cfg.resume, progress=stream, augment=_augmentation(cfg),
-            devices=_devices(cfg), compute_dtype=compute_dtype,
+            devices=devices, compute_dtype=compute_dtype,
         )
     except train.CheckpointError as err:
         raise UsageError(f"--resume: {err}") from err

@@ -141,34 +141,24 @@ class TrialRunner:
 
 
 def _train_epoch(runner, params, state, opt_state, lr, reg, x, y, perm_key, drop_key):
+    """One epoch of ``fit``'s own training step, scanned, with ``lr`` and ``reg`` traced
+    (so that every trial of the search reuses one compiled program)."""
     import jax
     import jax.numpy as jnp
     from jax import lax
 
-    from fdl import regularizers
-    from fdl.train._steps import weights
+    from fdl.train import _steps
 
-    optimizer = runner.make_optimizer(lr)
-    order = jax.random.permutation(perm_key, x.shape[0])
-    batches = order[: runner.steps * runner.batch_size].reshape(runner.steps, -1)
+    step = _steps.make_step(runner.model, runner.loss, runner.make_optimizer(lr), reg,
+                            runner.batch_size)
+    perm = jax.random.permutation(perm_key, x.shape[0])
 
-    def objective(params, state, idx, key):
-        scores, state = runner.model.apply(params, state, x[idx], train=True, key=key)
-        value = runner.loss(scores, y[idx]) + reg * regularizers.l2(weights(params))
-        return value, state
+    def body(carry, i):
+        *carry, value = step(*carry, x, y, perm, i, drop_key)
+        return tuple(carry), value
 
-    def step(carry, inputs):
-        params, state, opt_state = carry
-        i, idx = inputs
-        key = jax.random.fold_in(drop_key, i) if runner.model.needs_key else None
-        (value, state), grads = jax.value_and_grad(objective, has_aux=True)(
-            params, state, idx, key)
-        params, opt_state = optimizer.update(params, grads, opt_state)
-        return (params, state, opt_state), value
-
-    steps = jnp.arange(runner.steps, dtype=jnp.int32)
     (params, state, opt_state), losses = lax.scan(
-        step, (params, state, opt_state), (steps, batches))
+        body, (params, state, opt_state), jnp.arange(runner.steps, dtype=jnp.int32))
     return params, state, opt_state, losses
 
 

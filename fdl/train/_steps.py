@@ -86,6 +86,11 @@ def apply_augment(augment, key, xb):
     return out
 
 
+def _is_zero(reg):
+    """Whether ``reg`` is a concrete zero (a traced ``reg`` may be anything: not zero)."""
+    return isinstance(reg, (int, float)) and reg == 0
+
+
 def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None, augment=None,
               compute_dtype=None):
     """``step(params, state, opt_state, x, y, perm, i, drop_key) -> (..., loss)``.
@@ -103,7 +108,7 @@ def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None, augm
             model, compute_dtype, params, state, xb, train=True, key=key
         )
         value = loss(scores, yb)
-        if reg:
+        if not _is_zero(reg):
             value = value + reg * _regularizers.l2(weights(params))
         return value, new_state
 
