@@ -3,6 +3,7 @@
 import jax.numpy as jnp
 
 from fdl import _checks
+from fdl.nn._matmul import matmul
 
 
 def flatten(x):
@@ -44,4 +45,4 @@ def affine(x, w, b):
       ``(N, M)`` scores, one row per example, one column per class or unit.
     """
     x, w, b = check_affine(x, w, b)
-    return x @ w + b
+    return matmul(x, w) + b

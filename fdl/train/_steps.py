@@ -114,13 +114,17 @@ def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None, augm
 
     grad_fn = jax.value_and_grad(objective, has_aux=True)
 
-    def step(params, state, opt_state, x, y, perm, i, drop_key):
+    def gather(x, y, perm, i):
         idx = lax.dynamic_slice_in_dim(perm, i * batch_size, batch_size)
-        xb = jnp.take(x, idx, axis=0)
-        yb = jnp.take(y, idx, axis=0)
+        # perm holds valid row indices: no out-of-bounds fill (a select over the batch).
+        xb = x.at[idx].get(mode="promise_in_bounds")
+        yb = y.at[idx].get(mode="promise_in_bounds")
         if batch_sharding is not None:
             xb = lax.with_sharding_constraint(xb, batch_sharding)
             yb = lax.with_sharding_constraint(yb, batch_sharding)
+        return xb, yb
+
+    def on_batch(params, state, opt_state, xb, yb, i, drop_key):
         if augment is not None:
             xb = apply_augment(augment, augment_key(drop_key, i), xb)
         key = jax.random.fold_in(drop_key, i) if model.needs_key else None
@@ -128,6 +132,12 @@ def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None, augm
         params, opt_state = optimizer.update(params, grads, opt_state)
         return params, state, opt_state, value
 
+    def step(params, state, opt_state, x, y, perm, i, drop_key):
+        xb, yb = gather(x, y, perm, i)
+        return on_batch(params, state, opt_state, xb, yb, i, drop_key)
+
+    step.gather = gather
+    step.on_batch = on_batch
     return step
 
 
@@ -137,22 +147,30 @@ def make_scan_epoch(step, steps, n):
     The last step runs after the scan so that the update ratio of the epoch's last update
     is measured without carrying a copy of the weights through every step. Returns
     ``(params, state, opt_state, losses[steps], ratios)``.
+
+    Each iteration gathers the *next* minibatch into the loop carry while it trains on
+    the current one. The batch a step trains on is then a plain buffer rather than a
+    gather XLA may fuse into (and recompute inside) each consumer: on CPU, a weight
+    gradient's transposed copy of the input fused with the gather ran 6x slower than
+    one of a buffer (0.6 vs 0.1 ms for a 128x3072 batch). Same batches, same order.
     """
 
     def epoch(params, state, opt_state, x, y, perm_key, drop_key):
         perm = jax.random.permutation(perm_key, n)
 
         def body(carry, i):
-            p, s, o = carry
-            p, s, o, value = step(p, s, o, x, y, perm, i, drop_key)
-            return (p, s, o), value
+            p, s, o, xb, yb = carry
+            upcoming = step.gather(x, y, perm, i + 1)
+            p, s, o, value = step.on_batch(p, s, o, xb, yb, i, drop_key)
+            return (p, s, o) + upcoming, value
 
-        (params, state, opt_state), losses = lax.scan(
-            body, (params, state, opt_state), jnp.arange(steps - 1, dtype=jnp.int32)
+        first = step.gather(x, y, perm, jnp.int32(0))
+        (params, state, opt_state, xb, yb), losses = lax.scan(
+            body, (params, state, opt_state) + first, jnp.arange(steps - 1, dtype=jnp.int32)
         )
         before = weights(params)
-        params, state, opt_state, last = step(
-            params, state, opt_state, x, y, perm, jnp.int32(steps - 1), drop_key
+        params, state, opt_state, last = step.on_batch(
+            params, state, opt_state, xb, yb, jnp.int32(steps - 1), drop_key
         )
         ratios = update_ratios(before, weights(params))
         return params, state, opt_state, jnp.concatenate([losses, last[None]]), ratios

@@ -1,0 +1,56 @@
+"""The matrix product behind the affine (fully connected) layer, ``a @ b``.
+
+Its value and every derivative (``jax.grad``, ``jax.jvp``, Hessians) are those of
+``a @ b``. Only how the weight gradient ``db = aᵀ g`` is laid out for the compiler
+differs: reverse mode writes it as a product contracting ``a``'s *leading* axis, which
+XLA:CPU runs through a generic Eigen contraction at about half the speed of a plain
+row-major product (3072x128 by 128x100: 1.07 ms against 0.55 ms on a 2-core AVX-512
+machine; the whole CIFAR-shaped MLP step 1.8 -> 1.2 ms). On CPU, ``aᵀ`` is therefore
+materialised once (a copy the size of ``a``, ~0.1 ms there) and ``db = (aᵀ) g`` becomes
+an ordinary product. On GPU and TPU the transposed operand is free and ``a @ b`` is used
+as it is. im2col convolution keeps the plain product: its patch matrix is large enough
+that the transposed copy costs more than it saves (W3's first layer: 4.8 -> 7.3 ms).
+"""
+
+import jax
+import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
+
+
+def matmul(a, b):
+    """``a @ b`` for ``a: (M, K)``, ``b: (K, N)``, returning ``(M, N)``.
+
+    Differentiates exactly as ``a @ b``; on CPU the gradient with respect to ``b`` is
+    computed from a materialised ``aᵀ`` (see the module docstring for why).
+    """
+    if jax.default_backend() != "cpu":
+        return a @ b
+    return _matmul_cpu(a, b)
+
+
+@jax.custom_jvp
+def _matmul_cpu(a, b):
+    return a @ b
+
+
+def _matmul_cpu_jvp(primals, tangents):
+    a, b = primals
+    da, db = tangents
+    out = a @ b
+    terms = []
+    if not isinstance(da, SymbolicZero):
+        terms.append(da @ b)
+    if not isinstance(db, SymbolicZero):
+        # The barrier keeps XLA from folding the transpose back into the product, which
+        # would restore the slow leading-axis contraction in the transposed (backward) pass.
+        a_t = jax.lax.optimization_barrier(jnp.transpose(a))
+        terms.append(jnp.transpose(a_t) @ db)
+    if not terms:
+        return out, jnp.zeros_like(out)
+    tangent = terms[0]
+    for term in terms[1:]:
+        tangent = tangent + term
+    return out, tangent
+
+
+_matmul_cpu.defjvp(_matmul_cpu_jvp, symbolic_zeros=True)
