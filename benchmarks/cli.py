@@ -89,6 +89,8 @@ def run(keys, *, quick=False, matmul=True, out=None, log=None):
         "quick": bool(quick),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "malloc_tuned": bool(fdl.ALLOCATOR_TUNED),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "xla_flags_tuned": bool(fdl.XLA_FLAGS_TUNED),
         "workloads": {},
     }
     for key in keys:

@@ -7,10 +7,12 @@ differences (``fdl.gradcheck``).
 
 from importlib import metadata as _metadata
 
-from fdl import _allocator
+from fdl import _allocator, _compiler
 
-# Before any submodule can run a JAX computation: see fdl/_allocator.py.
+# Before any submodule can run a JAX computation: see fdl/_allocator.py and
+# fdl/_compiler.py (XLA:CPU's faster convolution path).
 ALLOCATOR_TUNED = _allocator.tune_on_import()
+XLA_FLAGS_TUNED = _compiler.tune_on_import()
 tune_cpu_allocator = _allocator.tune_cpu_allocator
 
 from fdl import nn as nn

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from fdl import _checks
+from fdl import _checks, _compiler
 
 
 def conv_output_size(size, kernel, stride=1, padding=0):
@@ -137,14 +137,16 @@ def check_conv(x, w, b, stride, padding):
 
 IMPLS = ("auto", "xla", "im2col")
 
-# im2col wins on CPU only while the patch rows are narrow. Measured forward + backward at
-# batch 128, 3x3 filters, padding 1 on a 2-core AVX-512 CPU (jax 0.10.2), im2col vs XLA:
-# 32x32x3 -> 32 (input gradient not needed, as for a first layer): 13 vs 20 ms;
-# 28x28x1 -> 6: 6 vs 14 ms; 32x32x8 -> 32: 83 vs 27 ms; 16x16x32 -> 64: 105 vs 40 ms.
-# XLA:CPU's convolution is slow when the input has very few channels (it cannot fill
-# its vector lanes along C), while the im2col product has K = KH*KW*C rows to work with.
-# Past a handful of channels the patch matrix (KH*KW times the input) costs more memory
-# traffic than XLA's convolution saves.
+# Which convolution is faster on CPU depends on the path XLA:CPU takes (fdl/_compiler.py).
+# Measured forward + backward at batch 128, 3x3 filters, padding 1 on a 2-core AVX-512
+# CPU (jax 0.10.2), im2col vs XLA, in ms:
+#                                     Eigen path (fdl's default)   YNNPACK (jaxlib's)
+# 32x32x3 -> 32 (no input gradient)          6.5 vs 2.7                 5.8 vs 16.2
+# 28x28x1 -> 6 (no input gradient)           2.1 vs 0.7                 1.1 vs 0.8
+# 32x32x8 -> 32                             24.5 vs 16.5               18.7 vs 18.8
+# 16x16x32 -> 64                            32.4 vs 17.9               28.5 vs 31.7
+# On the Eigen path XLA's convolution always wins. YNNPACK's is slow when the input has
+# very few channels, where the im2col product has K = KH*KW*C rows to work with.
 IM2COL_MAX_CHANNELS = 4
 
 
@@ -158,12 +160,15 @@ def check_impl(impl):
 def choose_impl(in_channels, platform=None):
     """The implementation ``impl="auto"`` uses for a layer with ``in_channels`` inputs.
 
-    ``"im2col"`` on CPU when ``in_channels <= IM2COL_MAX_CHANNELS``, else ``"xla"``. On
-    GPU and TPU XLA's convolution runs on the vendor's convolution kernels: ``"xla"``.
-    ``platform`` defaults to JAX's default backend.
+    ``"xla"``, except on a CPU whose XLA convolves through YNNPACK (jaxlib's default,
+    which ``import fdl`` switches off where it can: ``fdl._compiler``) for a layer with
+    ``in_channels <= IM2COL_MAX_CHANNELS``: ``"im2col"``. On GPU and TPU XLA's
+    convolution runs on the vendor's kernels. ``platform`` defaults to JAX's default
+    backend.
     """
     platform = platform or jax.default_backend()
-    if platform == "cpu" and in_channels <= IM2COL_MAX_CHANNELS:
+    if (platform == "cpu" and in_channels <= IM2COL_MAX_CHANNELS
+            and not _compiler.library_convolutions_off()):
         return "im2col"
     return "xla"
 

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdl import _compiler
 from fdl import optim as _optim
 from fdl.train import _parallel, _precision, _steps
 from fdl.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -417,7 +418,7 @@ def _compiled_epoch(model, loss, optimizer, reg, batch_size, n, loop, batch_shar
 
 def _make_steps_epoch(step, steps, n):
     """An epoch as a Python loop of one jitted, donating step (for conv models on CPU)."""
-    jstep = jax.jit(step, donate_argnums=(0, 1, 2))
+    jstep = _compiler.jit(step, donate_argnums=(0, 1, 2))
     permute = jax.jit(lambda k: jax.random.permutation(k, n))
     copy_w = jax.jit(lambda p: [jnp.array(w, copy=True) for w in _steps.weights(p)])
     ratio = jax.jit(lambda before, p: _steps.update_ratios(before, _steps.weights(p)))

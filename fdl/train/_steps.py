@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from fdl import _compiler
 from fdl import regularizers as _regularizers
 from fdl.train import _precision
 
@@ -175,7 +176,7 @@ def make_scan_epoch(step, steps, n):
         ratios = update_ratios(before, weights(params))
         return params, state, opt_state, jnp.concatenate([losses, last[None]]), ratios
 
-    return jax.jit(epoch, donate_argnums=(0, 1, 2))
+    return _compiler.jit(epoch, donate_argnums=(0, 1, 2))
 
 
 @functools.lru_cache(maxsize=64)
@@ -202,7 +203,7 @@ def make_eval_batch(model, loss, batch_size, n, compute_dtype=None):
             total = jnp.sum(jnp.where(valid, per_example_loss(scores, yb), 0.0))
         return correct, total
 
-    return jax.jit(f)
+    return _compiler.jit(f)
 
 
 @functools.lru_cache(maxsize=64)
@@ -215,4 +216,4 @@ def make_predict_batch(model, batch_size, n, compute_dtype=None):
         scores, _ = _precision.apply_in(model, compute_dtype, params, state, xb, train=False)
         return jnp.argmax(scores, axis=-1).astype(jnp.int32)
 
-    return jax.jit(f)
+    return _compiler.jit(f)

@@ -315,15 +315,35 @@ def test_manual_conv_backward_strided_same_float64(x64):
 
 # -- impl="auto" ----------------------------------------------------------------------
 
+YNN_CONVOLUTIONS = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"
+EIGEN_CONVOLUTIONS = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"
+
+
 @pytest.mark.parametrize(
-    "channels, platform, expected",
-    [(1, "cpu", "im2col"), (3, "cpu", "im2col"), (4, "cpu", "im2col"), (5, "cpu", "xla"),
-     (32, "cpu", "xla"), (3, "gpu", "xla"), (3, "tpu", "xla")],
+    "channels, platform, flags, expected",
+    [(1, "cpu", YNN_CONVOLUTIONS, "im2col"), (3, "cpu", YNN_CONVOLUTIONS, "im2col"),
+     (4, "cpu", YNN_CONVOLUTIONS, "im2col"), (5, "cpu", YNN_CONVOLUTIONS, "xla"),
+     (32, "cpu", YNN_CONVOLUTIONS, "xla"), (3, "gpu", YNN_CONVOLUTIONS, "xla"),
+     (3, "tpu", "", "xla"), (1, "cpu", EIGEN_CONVOLUTIONS, "xla"),
+     (3, "cpu", EIGEN_CONVOLUTIONS, "xla"), (32, "cpu", EIGEN_CONVOLUTIONS, "xla"),
+     # a later flag overrides an earlier one, as in XLA's own parsing
+     (3, "cpu", EIGEN_CONVOLUTIONS + " " + YNN_CONVOLUTIONS, "im2col")],
 )
-def test_choose_impl_uses_im2col_only_for_few_channels_on_cpu(channels, platform, expected):
+def test_choose_impl_uses_im2col_only_for_few_channels_on_ynn_cpu(
+        channels, platform, flags, expected, monkeypatch):
     from fdl.nn._conv import choose_impl
 
+    monkeypatch.setenv("XLA_FLAGS", flags)
     assert choose_impl(channels, platform) == expected
+
+
+def test_import_switched_this_process_to_eigen_convolutions():
+    """The test process imports fdl before any computation, as a script would."""
+    import fdl
+
+    assert fdl.XLA_FLAGS_TUNED
+    assert fdl._compiler.library_convolutions_off()
+    assert fdl.nn._conv.choose_impl(3, "cpu") == "xla"
 
 
 def test_auto_resolves_by_the_filters_input_channels():

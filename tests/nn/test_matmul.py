@@ -10,7 +10,9 @@ import pytest
 from fdl.nn import _matmul
 from fdl.nn._matmul import matmul
 
-SHAPES = [(1, 1, 1), (3, 4, 5), (16, 33, 7), (64, 300, 10)]
+SHAPES = [(1, 1, 1), (3, 4, 5), (16, 33, 7), (64, 300, 10), (16, 33, 64), (32, 70, 100)]
+# matmul itself, and its CPU path forced whatever the width (matmul takes it for N >= 64).
+PRODUCTS = [pytest.param(matmul, id="matmul"), pytest.param(_matmul._matmul_cpu, id="cpu_path")]
 
 
 def _operands(m, k, n, seed=0):
@@ -18,45 +20,49 @@ def _operands(m, k, n, seed=0):
     return rng.standard_normal((m, k)), rng.standard_normal((k, n)), rng.standard_normal((m, n))
 
 
+@pytest.mark.parametrize("product", PRODUCTS)
 @pytest.mark.parametrize("m, k, n", SHAPES)
-def test_value_and_gradients_match_numpy(m, k, n, x64):
+def test_value_and_gradients_match_numpy(product, m, k, n, x64):
     a, b, g = _operands(m, k, n)
-    np.testing.assert_allclose(matmul(jnp.asarray(a), jnp.asarray(b)), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(product(jnp.asarray(a), jnp.asarray(b)), a @ b, rtol=1e-12)
     # <a b, g> has gradients g bᵀ (for a) and aᵀ g (for b).
-    da, db = jax.grad(lambda a, b: jnp.sum(matmul(a, b) * g), argnums=(0, 1))(a, b)
+    da, db = jax.grad(lambda a, b: jnp.sum(product(a, b) * g), argnums=(0, 1))(a, b)
     np.testing.assert_allclose(da, g @ b.T, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(db, a.T @ g, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("product", PRODUCTS)
 @pytest.mark.parametrize("m, k, n", SHAPES)
-def test_forward_mode_matches_product_rule(m, k, n, x64):
+def test_forward_mode_matches_product_rule(product, m, k, n, x64):
     a, b, _ = _operands(m, k, n)
     ta, tb, _ = _operands(m, k, n, seed=1)
-    value, tangent = jax.jvp(matmul, (a, b), (ta, tb))
+    value, tangent = jax.jvp(product, (a, b), (ta, tb))
     np.testing.assert_allclose(value, a @ b, rtol=1e-12)
     np.testing.assert_allclose(tangent, ta @ b + a @ tb, rtol=1e-10, atol=1e-12)
     # One tangent zero: the other term alone (symbolic-zero branches).
-    _, only_b = jax.jvp(lambda b: matmul(a, b), (b,), (tb,))
+    _, only_b = jax.jvp(lambda b: product(a, b), (b,), (tb,))
     np.testing.assert_allclose(only_b, a @ tb, rtol=1e-10, atol=1e-12)
-    _, only_a = jax.jvp(lambda a: matmul(a, b), (a,), (ta,))
+    _, only_a = jax.jvp(lambda a: product(a, b), (a,), (ta,))
     np.testing.assert_allclose(only_a, ta @ b, rtol=1e-10, atol=1e-12)
 
 
-def test_hessian_matches_plain_product(x64):
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_hessian_matches_plain_product(product, x64):
     a, b, _ = _operands(5, 4, 3)
 
     def loss(product):
         return lambda b: jnp.sum(jnp.tanh(product(a, b)) ** 2)
 
-    ours = jax.hessian(loss(matmul))(b)
+    ours = jax.hessian(loss(product))(b)
     plain = jax.hessian(loss(lambda a, b: a @ b))(b)
     np.testing.assert_allclose(ours, plain, rtol=1e-10, atol=1e-12)
 
 
-def test_jit_and_vmap(x64):
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_jit_and_vmap(product, x64):
     a, b, _ = _operands(6, 5, 4)
     batch = np.stack([a, 2 * a, -a])
-    out = jax.jit(jax.vmap(matmul, in_axes=(0, None)))(batch, b)
+    out = jax.jit(jax.vmap(product, in_axes=(0, None)))(batch, b)
     np.testing.assert_allclose(out, batch @ b, rtol=1e-12)
 
 
@@ -73,3 +79,12 @@ def test_cpu_weight_gradient_contracts_no_leading_axis():
     leading = "lhs_contracting_dims={0}"
     assert leading in compiled_gradient(lambda a, b: a @ b)  # what the guard is against
     assert leading not in compiled_gradient(_matmul._matmul_cpu)
+
+
+def test_cpu_path_only_for_wide_products():
+    assert _matmul.TRANSPOSED_COPY_MIN_COLUMNS == 64
+    a = jnp.ones((8, 5), jnp.float32)
+    narrow = jax.make_jaxpr(lambda b: jax.grad(lambda b: jnp.sum(matmul(a, b)))(b))(jnp.ones((5, 63)))
+    wide = jax.make_jaxpr(lambda b: jax.grad(lambda b: jnp.sum(matmul(a, b)))(b))(jnp.ones((5, 64)))
+    assert "optimization_barrier" not in str(narrow)
+    assert "optimization_barrier" in str(wide)
