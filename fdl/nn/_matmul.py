@@ -55,10 +55,7 @@ def _matmul_cpu_jvp(primals, tangents):
         terms.append(jnp.transpose(a_t) @ db)
     if not terms:
         return out, jnp.zeros_like(out)
-    tangent = terms[0]
-    for term in terms[1:]:
-        tangent = tangent + term
-    return out, tangent
+    return out, sum(terms[1:], terms[0])
 
 
 _matmul_cpu.defjvp(_matmul_cpu_jvp, symbolic_zeros=True)
