@@ -11,7 +11,7 @@ import numpy as np
 
 from fdl import _compiler
 from fdl import optim as _optim
-from fdl.train import _parallel, _precision, _steps
+from fdl.train import _parallel, _precision, _steps, _validation
 from fdl.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from fdl.train._history import History
 from fdl.train._progress import Progress
@@ -38,33 +38,6 @@ class TrainingDiverged(RuntimeError):
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _pair(data, argname):
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{argname} must be an (x, y) pair, got {type(data).__name__}")
-    x, y = data
-    x, y = jnp.asarray(x), jnp.asarray(y)
-    if x.ndim < 1 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"{argname}: x must have a batch axis and y be (N,) labels of the same N; got "
-            f"x {x.shape}, y {y.shape}"
-        )
-    if x.shape[0] == 0:
-        raise ValueError(f"{argname} is empty")
-    if not jnp.issubdtype(y.dtype, jnp.integer):
-        raise TypeError(f"{argname}: y must hold integer class labels, got {y.dtype}")
-    return x, y
-
-
-def _positive_int(value, argname, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"fit: {argname} must be an int, got {value!r}")
-    if value < (0 if allow_zero else 1):
-        raise ValueError(
-            f"fit: {argname} must be {'>= 0' if allow_zero else 'positive'}, got {value}"
-        )
-    return int(value)
 
 
 def _has_conv(layer):
@@ -122,10 +95,15 @@ def evaluate(model, params, state, data, *, batch_size=1000, loss=None, compute_
     Returns:
       ``{"accuracy": float, "loss": float or None}``.
     """
-    x, y = _pair(data, "data")
+    x, y = _validation.examples(model, data, "data")
+    return _evaluate(model, params, state, x, y, batch_size, loss, compute_dtype, "evaluate")
+
+
+def _evaluate(model, params, state, x, y, batch_size, loss, compute_dtype, caller):
+    """``evaluate`` on arrays already validated (``fit`` checks its data once, not per epoch)."""
     n = x.shape[0]
     bs = _eval_batch_size(batch_size, n)
-    compute_dtype = _precision.compute_dtype_arg(compute_dtype, "evaluate")
+    compute_dtype = _precision.compute_dtype_arg(compute_dtype, caller)
     f = _steps.make_eval_batch(model, loss, bs, n, compute_dtype)
     correct, total = 0, 0.0
     for start in range(0, n, bs):
@@ -238,10 +216,10 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         ``params``/``state``/``history``, and the checkpoint file (if any) keeps the
         last good epoch.
     """
-    x, y = _pair(data, "data")
+    x, y = _validation.examples(model, data, "data")
     n = x.shape[0]
-    epochs = _positive_int(epochs, "epochs", allow_zero=True)
-    batch_size = _positive_int(batch_size, "batch_size")
+    epochs = _validation.positive_int(epochs, "epochs", allow_zero=True)
+    batch_size = _validation.positive_int(batch_size, "batch_size")
     if batch_size > n:
         raise ValueError(f"fit: batch_size ({batch_size}) exceeds the number of examples ({n})")
     if loop not in ("auto", "scan", "steps"):
@@ -271,7 +249,7 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
     x, y = place(x), place(y)
     val = None
     if val_data is not None:
-        val = tuple(place(a) for a in _pair(val_data, "val_data"))
+        val = tuple(place(a) for a in _validation.examples(model, val_data, "val_data", like=x))
     train_eval = (x[:TRAIN_EVAL_LIMIT], y[:TRAIN_EVAL_LIMIT]) if n > TRAIN_EVAL_LIMIT else (x, y)
 
     init_key, train_key = jax.random.split(key)
@@ -313,12 +291,15 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
     steps = n // batch_size
     args = (model, loss, optimizer, reg, batch_size, n, loop, batch_sharding, augment,
             compute_dtype)
+    misses = _compiled_epoch.cache_info().misses
     try:
         hash(args)
     except TypeError:  # an unhashable loss or optimizer: build without the cache
         run_epoch = _compiled_epoch.__wrapped__(*args)
+        compiles = True
     else:
         run_epoch = _compiled_epoch(*args)
+        compiles = _compiled_epoch.cache_info().misses != misses
     labels = _steps.layer_labels(model, params)
     meta = {"batch_size": batch_size, "model": repr(model), "loop": loop}
     first_loss = _initial_loss(history["loss"]) if history["loss"] else None
@@ -326,9 +307,14 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
     for epoch in range(start_epoch, epochs):
         good = (_copy(params), _copy(state), _copy(opt_state))
         perm_key, drop_key = _steps.epoch_keys(train_key, epoch)
+        first = compiles and epoch == start_epoch
+        if first:
+            reporter.compiling("the training step" if loop == "steps" else "the epoch")
+        reporter.start_epoch()
         t0 = time.perf_counter()
         params, state, opt_state, losses, ratios = run_epoch(
-            params, state, opt_state, x, y, perm_key, drop_key
+            params, state, opt_state, x, y, perm_key, drop_key,
+            report=lambda done, value: reporter.step(epoch, epochs, done, steps, value),
         )
         losses = np.asarray(jax.device_get(losses), dtype=np.float64)
         elapsed = time.perf_counter() - t0
@@ -356,12 +342,11 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
             dict(zip(labels, (float(r) for r in np.asarray(jax.device_get(ratios)))))
         )
         history["train_accuracy"].append(
-            evaluate(model, params, state, train_eval, batch_size=1000,
-                     compute_dtype=compute_dtype)["accuracy"]
+            _evaluate(model, params, state, *train_eval, 1000, None, compute_dtype,
+                      "fit")["accuracy"]
         )
         if val is not None:
-            result = evaluate(model, params, state, val, batch_size=1000, loss=loss,
-                              compute_dtype=compute_dtype)
+            result = _evaluate(model, params, state, *val, 1000, loss, compute_dtype, "fit")
             history["val_accuracy"].append(result["accuracy"])
             history["val_loss"].append(result["loss"])
         # Every process holds the same replicated values; one writer avoids several
@@ -371,7 +356,7 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
                 checkpoint, params=params, state=state, opt_state=opt_state,
                 step=global_step, epoch=epoch + 1, key=key, history=history, meta=meta,
             )
-        reporter.epoch(epoch, epochs, history)
+        reporter.epoch(epoch, epochs, history, compiled=first)
     return params, state, history
 
 
@@ -412,8 +397,14 @@ def _compiled_epoch(model, loss, optimizer, reg, batch_size, n, loop, batch_shar
     step = _steps.make_step(model, loss, optimizer, reg, batch_size, batch_sharding, augment,
                             compute_dtype)
     if loop == "scan":
-        return _steps.make_scan_epoch(step, n // batch_size, n)
-    return _make_steps_epoch(step, n // batch_size, n)
+        scanned = _steps.make_scan_epoch(step, n // batch_size, n)
+
+        def epoch(params, state, opt_state, x, y, perm_key, drop_key, report=None):
+            del report  # one compiled call: nothing to report until it returns
+            return scanned(params, state, opt_state, x, y, perm_key, drop_key)
+    else:
+        epoch = _make_steps_epoch(step, n // batch_size, n)
+    return epoch
 
 
 def _make_steps_epoch(step, steps, n):
@@ -423,7 +414,7 @@ def _make_steps_epoch(step, steps, n):
     copy_w = jax.jit(lambda p: [jnp.array(w, copy=True) for w in _steps.weights(p)])
     ratio = jax.jit(lambda before, p: _steps.update_ratios(before, _steps.weights(p)))
 
-    def epoch(params, state, opt_state, x, y, perm_key, drop_key):
+    def epoch(params, state, opt_state, x, y, perm_key, drop_key, report=None):
         perm = permute(perm_key)
         losses = []
         for i in range(steps):
@@ -433,6 +424,8 @@ def _make_steps_epoch(step, steps, n):
                 params, state, opt_state, x, y, perm, jnp.int32(i), drop_key
             )
             losses.append(value)
+            if report is not None:
+                report(i + 1, value.item)
         return params, state, opt_state, jnp.stack(losses), ratio(before, params)
 
     return epoch

@@ -29,7 +29,8 @@ from fdl import losses as _losses
 from fdl import manual as _manual
 from fdl import regularizers as _regularizers
 from fdl.train import _steps
-from fdl.train._loop import TrainingDiverged, _pair, evaluate, fit
+from fdl.train._loop import TrainingDiverged, evaluate, fit
+from fdl.train._validation import pair as _pair
 
 # The initial loss passes when it lies within this factor of ln C (or C - 1). With small
 # score-layer weights (the builders' default) the scores start nearly equal: on the

@@ -126,8 +126,38 @@ def test_progress_lines_to_explicit_stream():
     train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1), epochs=3,
               batch_size=16, key=jax.random.key(0), val_data=(x, y), progress=out)
     lines = out.getvalue().splitlines()
-    assert len(lines) == 3
-    assert lines[0].startswith("epoch 1/3") and "val_acc" in lines[0] and "ex/s" in lines[0]
+    assert len(lines) == 4
+    assert lines[0].startswith("compiling")  # said once, before the first epoch
+    assert lines[1].startswith("epoch 1/3") and "val_acc" in lines[1] and "ex/s" in lines[1]
+    assert "incl. compilation" in lines[1] and "incl." not in lines[2]
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()  # plain when not a tty
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_terminal_draws_steps_and_starts_lines_plainly():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 6, 6, 1)).astype(np.float32)
+    y = (np.arange(64) % 3).astype(np.int32)
+    model = models.convnet(blocks=((4,),), hidden=(), num_classes=3)
+    sgd = optim.sgd(0.1)
+    out = _Terminal()
+    train.fit(model, (x, y), loss=CE, optimizer=sgd, epochs=2, batch_size=8,
+              key=jax.random.key(0), loop="steps", progress=out)
+    text = out.getvalue()
+    assert text.startswith("compiling")  # no control characters before any status line
+    assert "\rstep" not in text and "step 1/8" in text and "ETA" in text  # a step line
+    for line in text.split("\n")[:-1]:
+        # A permanent line clears the transient step line only when one was drawn.
+        assert line.startswith(("compiling", "epoch", "\r")), line
+    # A second fit of the same model and optimizer reuses the compiled step: no notice.
+    again = _Terminal()
+    train.fit(model, (x, y), loss=CE, optimizer=sgd, epochs=1, batch_size=8,
+              key=jax.random.key(0), loop="steps", progress=again)
+    assert "compiling" not in again.getvalue()
 
 
 def test_progress_silent_when_stderr_is_not_a_tty(capsys):
