@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from fdl.commands import _bench, _gradcheck, _knn, _train, _tune
-from fdl.commands._errors import UsageError
+from fdl.commands._errors import INTERRUPTED_STATUS, Interrupted, UsageError
 
 _COMMANDS = (_train, _gradcheck, _knn, _tune, _bench)
 
@@ -39,6 +39,12 @@ def main(argv=None):
     except UsageError as err:
         print(f"fdl {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as err:
+        print(f"\nfdl {args.command}: {err}", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    except KeyboardInterrupt:
+        print(f"\nfdl {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED_STATUS
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """The ``fdl`` command, run in-process through ``fdl.cli.main``."""
 
+import json
 import subprocess
 import sys
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import fdl
@@ -71,9 +73,13 @@ def test_train_writes_metrics_checkpoint_and_plots(tmp_path, capsys):
     assert status == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.85
-    assert metrics["final_train_loss"] == metrics["history"]["loss"][-1]
+    # The printed epoch loss, not the last minibatch's (kept as final_step_loss).
+    assert metrics["final_train_loss"] == metrics["history"]["epoch_loss"][-1]
+    assert metrics["final_step_loss"] == metrics["history"]["loss"][-1]
     for name in ("checkpoint.npz", "loss.png", "accuracy.png"):
         assert (out / name).stat().st_size > 0
+        # Every output, the checkpoint included, gets the umask's permissions (not 0600).
+        assert (out / name).stat().st_mode & 0o777 == (out / "metrics.json").stat().st_mode & 0o777
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("test accuracy:")
 
@@ -94,7 +100,10 @@ def test_train_manual_gradients_reach_the_same_loss(tmp_path):
 @pytest.mark.parametrize("argv,fragment", [
     (["train", "--model", "resnet"], "unknown model"),
     (["train", "--optimizer", "lion"], "unknown optimizer"),
-    (["train", "--lr", "-1"], "--lr must be > 0"),
+    (["train", "--lr", "-1"], "--lr must be a finite number > 0"),
+    (["train", "--lr", "inf"], "--lr must be a finite number > 0"),
+    (["train", "--reg", "nan"], "--reg must be a finite number"),
+    (["train", "--batch-size", "100000"], "exceeds the 1197 training examples"),
     (["train", "--data", "/no/such/dir"], "--data"),
     (["train", "--resume", "/no/such/checkpoint.npz"], "--resume"),
     (["train", "--model", "lenet5"], "28x28"),
@@ -112,3 +121,92 @@ def test_train_refuses_a_corrupt_checkpoint(tmp_path, capsys):
     status = cli.main(["train", "--epochs", "1", "--resume", str(bad), "--out", str(tmp_path / "o")])
     assert status == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_train_out_that_is_a_file_or_below_one_is_a_usage_error(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    for out, words in ((afile, "is not a directory"), (afile / "sub", "cannot create")):
+        status = cli.main(["train", "--epochs", "1", "--out", str(out)])
+        err = capsys.readouterr().err
+        assert status == 2 and words in err and err.count("\n") == 1, err
+    assert afile.read_text() == "mine"
+
+
+def test_train_divergence_says_no_checkpoint_was_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = cli.main(["train", "--model", "softmax", "--lr", "1e6", "--epochs", "2",
+                       "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and "diverged" in err and "No checkpoint was written" in err, err
+    assert "checkpoint holds" not in err
+    assert not (out / "checkpoint.npz").exists()
+
+
+def test_train_resume_continues_refuses_changes_and_finished_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "--model", "softmax", "--epochs", "1", "--batch-size", "64"]
+    assert cli.main(base + ["--out", str(out)]) == 0
+    ckpt = str(out / "checkpoint.npz")
+    capsys.readouterr()
+    # A changed flag is refused, naming both values.
+    assert cli.main(["train", "--resume", ckpt, "--epochs", "2", "--lr", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "--lr 0.003" in err and "--lr 0.1" in err and err.count("\n") == 1
+    # Nothing left to train: refused instead of rewriting the outputs.
+    before = (out / "metrics.json").read_bytes()
+    assert cli.main(["train", "--resume", ckpt]) == 2
+    assert "already trained 1 of 1" in capsys.readouterr().err
+    assert (out / "metrics.json").read_bytes() == before
+    # Flags not given come from the checkpoint (softmax, batch 64); outputs stay in place.
+    assert cli.main(["train", "--resume", ckpt, "--epochs", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming from epoch 1 of 2" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "softmax" and metrics["config"]["batch_size"] == 64
+    assert len(metrics["history"]["epoch_loss"]) == 2
+
+
+def test_train_ctrl_c_prints_one_line_with_the_resume_command(tmp_path, capsys, monkeypatch):
+    from fdl import train
+
+    out = tmp_path / "run"
+    real_fit = train.fit
+
+    def fit_then_interrupt(*args, **kwargs):
+        kwargs["epochs"] = 1
+        real_fit(*args, **kwargs)  # one epoch completes and is checkpointed
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "fit", fit_then_interrupt)
+    status = cli.main(["train", "--model", "softmax", "--epochs", "3", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 130
+    assert "Traceback" not in err and err.strip().count("\n") == 0, err
+    assert f"fdl train --resume {out / 'checkpoint.npz'} --epochs 3" in err
+
+
+def test_stale_checkpoint_temporaries_are_removed(tmp_path):
+    import jax
+
+    from fdl import losses, models, optim, train
+
+    stale = tmp_path / ".checkpoint.npz.abc123.tmp"  # left by a run killed mid-write
+    stale.write_bytes(b"half")
+    other = tmp_path / ".metrics.json.x.tmp"
+    other.write_bytes(b"not ours")
+    x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+    y = (np.arange(32) % 2).astype(np.int32)
+    train.fit(models.mlp([4], 2), (x, y), loss=losses.softmax_cross_entropy,
+              optimizer=optim.sgd(0.1), epochs=1, batch_size=8, key=jax.random.key(0),
+              checkpoint=str(tmp_path / "checkpoint.npz"))
+    assert not stale.exists() and other.exists()
+    assert (tmp_path / "checkpoint.npz").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -9,14 +9,16 @@ raises it, overfit 20 examples), prints a table, writes ``sanity.json`` and exit
 if all pass.
 """
 
+import argparse
 import json
+import math
 import os
 import sys
 import time
 from typing import NamedTuple
 
 from fdl._io import atomic_open
-from fdl.commands._errors import UsageError
+from fdl.commands._errors import Interrupted, UsageError
 
 MODELS = ("linear-svm", "softmax", "mlp", "convnet", "lenet5")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
@@ -52,18 +54,16 @@ def _validate(cfg):
         raise UsageError(f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     if cfg.schedule not in SCHEDULES:
         raise UsageError(f"unknown schedule {cfg.schedule!r}; choose from {', '.join(SCHEDULES)}")
-    if not cfg.lr > 0:
-        raise UsageError(f"--lr must be > 0, got {cfg.lr}")
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise UsageError(f"--lr must be a finite number > 0, got {cfg.lr}")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be >= 1")
-    if cfg.reg < 0:
-        raise UsageError(f"--reg must be >= 0, got {cfg.reg}")
+    if not (math.isfinite(cfg.reg) and cfg.reg >= 0):
+        raise UsageError(f"--reg must be a finite number >= 0, got {cfg.reg}")
     if not 0 <= cfg.dropout < 1:
         raise UsageError(f"--dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.grads not in ("auto", "manual"):
         raise UsageError(f"--grads must be 'auto' or 'manual', got {cfg.grads!r}")
-    if cfg.resume and not os.path.isfile(cfg.resume):
-        raise UsageError(f"--resume: no checkpoint file at {cfg.resume}")
     return _devices(cfg)
 
 
@@ -153,6 +153,27 @@ def _augmentation(cfg):
     return data.augmentation(crop_padding=4, flip=True)
 
 
+def _output_directory(cfg, default):
+    """Creates (if needed) and returns the directory ``--out`` names, or ``default``."""
+    out = cfg.out or default
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out {out}: cannot create the directory ({err.strerror or err})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: the directory is not writable")
+    return out
+
+
+def _check_batch_size(cfg, splits):
+    n = len(splits.train.x)
+    if cfg.batch_size > n:
+        raise UsageError(f"--batch-size {cfg.batch_size} exceeds the {n} training examples of "
+                         f"{cfg.data}; use at most {n}")
+
+
 def _write_json(path, payload):
     with atomic_open(path, "w") as f:
         json.dump(payload, f, indent=2)
@@ -171,8 +192,7 @@ def run_sanity(cfg, *, stream=None):
 
     _validate(cfg)
     splits = _load_data(cfg)
-    out = cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(out, exist_ok=True)
+    out = _output_directory(cfg, os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
     model, loss = _build_model(cfg, splits.train.x.shape[1:], len(splits.class_names))
     optimizer = getattr(optim, cfg.optimizer)(cfg.lr)
     print(f"fdl train --sanity: {cfg.model} on {cfg.data}, {cfg.optimizer} lr {cfg.lr}",
@@ -219,23 +239,87 @@ def _inspection_plots(model, params, state, splits, out):
     return written
 
 
-def run_train(cfg, *, stream=None):
-    """Runs the training job described by ``cfg``; returns the metrics dict."""
+# The flags that define a training run. ``--resume`` continues the run a checkpoint
+# holds, so it takes them from the checkpoint and refuses a different value given on
+# the command line (``--epochs``, ``--out`` and ``--devices`` may change).
+RUN_FLAGS = ("model", "optimizer", "lr", "schedule", "batch_size", "reg", "dropout",
+             "batchnorm", "seed", "data", "grads", "augment", "bf16")
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _resumed_config(cfg, given):
+    """``cfg`` completed from the checkpoint it resumes, and the checkpoint's epoch.
+
+    Flags the user did not give (``given`` holds the names of those they did) take the
+    checkpoint's values; a different value given explicitly is a ``UsageError``, as is
+    an ``--epochs`` the checkpoint has already reached.
+    """
+    from fdl import train
+
+    try:
+        saved = train.load_checkpoint(cfg.resume)
+    except train.CheckpointError as err:
+        raise UsageError(f"--resume: {err}") from None
+    recorded = saved["meta"].get("config")
+    if not isinstance(recorded, dict):
+        raise UsageError(f"--resume {cfg.resume}: the checkpoint was not written by fdl train "
+                         "(it records no command line)")
+    changes, mismatched = {}, []
+    for name in RUN_FLAGS:
+        if name not in recorded:
+            continue
+        if name in given and getattr(cfg, name) != recorded[name]:
+            mismatched.append((name, recorded[name], getattr(cfg, name)))
+        changes[name] = recorded[name]
+    if mismatched:
+        was = ", ".join(f"{_flag(n)} {old}" for n, old, _ in mismatched)
+        now = ", ".join(f"{_flag(n)} {new}" for n, _, new in mismatched)
+        raise UsageError(f"--resume: the checkpoint was trained with {was}, but this run asks "
+                         f"for {now}; resume without them (the checkpoint's values are used), "
+                         "or start a new run")
+    done = int(saved["epoch"])
+    if "epochs" not in given:
+        changes["epochs"] = max(int(recorded.get("epochs", done)), done)
+    epochs = changes.get("epochs", cfg.epochs)
+    if epochs <= done:
+        raise UsageError(f"--resume: the checkpoint has already trained {done} of {epochs} "
+                         f"epochs; pass --epochs greater than {done} to train further")
+    return cfg._replace(**changes), done
+
+
+def run_train(cfg, *, stream=None, given=None):
+    """Runs the training job described by ``cfg``; returns the metrics dict.
+
+    ``given``: the names of the flags set on the command line (default: every field),
+    which decides what ``--resume`` may take from the checkpoint.
+    """
     import jax
 
     stream = sys.stdout if stream is None else stream
-    from fdl import train, viz
+    from fdl import train
 
+    given = set(TrainConfig._fields) if given is None else set(given)
+    if cfg.resume:
+        if not os.path.isfile(cfg.resume):
+            raise UsageError(f"--resume: no checkpoint file at {cfg.resume}")
+        cfg, done = _resumed_config(cfg, given)
+        if cfg.out is None:  # continue in place: the checkpoint is rewritten there
+            cfg = cfg._replace(out=os.path.dirname(os.path.abspath(cfg.resume)))
     devices = _validate(cfg)
     splits = _load_data(cfg)
-    out = cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(out, exist_ok=True)
+    _check_batch_size(cfg, splits)
+    out = _output_directory(cfg, os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
     num_classes = len(splits.class_names)
     model, loss = _build_model(cfg, splits.train.x.shape[1:], num_classes)
     optimizer = _optimizer(cfg, len(splits.train.x) // cfg.batch_size)
     print(f"fdl train: {cfg.model} on {cfg.data} ({len(splits.train.x)} train / "
           f"{len(splits.val.x)} val / {len(splits.test.x)} test), {cfg.optimizer} lr {cfg.lr}, "
           f"{cfg.epochs} epochs, {cfg.grads} gradients", file=stream)
+    if cfg.resume:
+        print(f"resuming from epoch {done} of {cfg.epochs} ({cfg.resume})", file=stream)
     checkpoint = os.path.join(out, "checkpoint.npz")
     compute_dtype = jax.numpy.bfloat16 if cfg.bf16 else None
     start = time.perf_counter()
@@ -245,37 +329,66 @@ def run_train(cfg, *, stream=None):
             epochs=cfg.epochs, batch_size=cfg.batch_size, key=jax.random.key(cfg.seed),
             val_data=(splits.val.x, splits.val.y), reg=cfg.reg, checkpoint=checkpoint,
             resume=cfg.resume, progress=stream, augment=_augmentation(cfg),
-            devices=devices, compute_dtype=compute_dtype,
+            devices=devices, compute_dtype=compute_dtype, meta={"config": cfg._asdict()},
         )
     except train.CheckpointError as err:
         raise UsageError(f"--resume: {err}") from err
     except train.TrainingDiverged as err:
-        raise UsageError(str(err).splitlines()[0] + f" (last good checkpoint: {checkpoint})") from err
+        raise UsageError(str(err).splitlines()[0] + " " + _saved_epochs(checkpoint)) from err
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; {_saved_epochs(checkpoint, resume_epochs=cfg.epochs)}") from None
     seconds = time.perf_counter() - start
     test = train.evaluate(model, params, state, (splits.test.x, splits.test.y), loss=loss,
                           compute_dtype=compute_dtype)
     metrics = {
         "test_accuracy": float(test["accuracy"]),
         "test_loss": None if test.get("loss") is None else float(test["loss"]),
-        "final_train_loss": float(history["loss"][-1]),
+        # The mean training loss of the last epoch, as printed; the last minibatch's loss
+        # alone is noisy and is kept as final_step_loss.
+        "final_train_loss": float(history["epoch_loss"][-1]),
+        "final_step_loss": float(history["loss"][-1]),
         "val_accuracy": float(history["val_accuracy"][-1]),
         "train_seconds": seconds,
+        "first_epoch_seconds": float(history["epoch_time"][0]) if history["epoch_time"] else None,
         "config": cfg._asdict(),
         "history": history.to_dict(),
     }
     _write_json(os.path.join(out, "metrics.json"), metrics)
-    try:
-        viz.plot_loss(history, os.path.join(out, "loss.png"))
-        viz.plot_accuracy(history, os.path.join(out, "accuracy.png"))
-        plots = ["loss.png", "accuracy.png"]
-        plots += _inspection_plots(model, params, state, splits, out)
-    except ImportError as err:
-        print(f"fdl train: plots skipped ({err})", file=stream)
-        plots = []
-    print(f"wrote {out}/metrics.json, checkpoint.npz, {', '.join(plots)} "
+    plots = _plots(model, params, state, splits, history, out, stream)
+    print(f"wrote {out}/metrics.json, checkpoint.npz{''.join(', ' + p for p in plots)} "
           f"({seconds:.1f} s of training)", file=stream)
     print(f"test accuracy: {metrics['test_accuracy']:.4f}", file=stream)
     return metrics
+
+
+def _saved_epochs(checkpoint, resume_epochs=None):
+    """What the checkpoint file holds now, for a message about a run that stopped early."""
+    from fdl import train
+
+    if not os.path.isfile(checkpoint):
+        return "No checkpoint was written: no epoch had completed."
+    try:
+        epoch = train.load_checkpoint(checkpoint)["epoch"]
+    except train.CheckpointError:
+        return f"The checkpoint {checkpoint} cannot be read."
+    text = f"The checkpoint {checkpoint} holds the last good epoch ({epoch})."
+    if resume_epochs is not None:
+        text = (f"{checkpoint} holds epoch {epoch}; continue with: fdl train --resume "
+                f"{checkpoint} --epochs {resume_epochs}")
+    return text
+
+
+def _plots(model, params, state, splits, history, out, stream):
+    """Writes the run's PNGs (after its results); returns their names."""
+    from fdl import viz
+
+    try:
+        viz.plot_loss(history, os.path.join(out, "loss.png"))
+        viz.plot_accuracy(history, os.path.join(out, "accuracy.png"))
+        return ["loss.png", "accuracy.png"] + _inspection_plots(model, params, state, splits, out)
+    except ImportError as err:
+        print(f"fdl train: plots skipped ({err})", file=stream)
+        return []
 
 
 def register(subparsers):
@@ -283,25 +396,28 @@ def register(subparsers):
     tr = subparsers.add_parser(
         "train", help="train a model (default: a small convnet on the bundled digits)",
         description="Train a model and write metrics.json, a checkpoint and PNG plots to --out.",
+        # Absent flags stay absent (TrainConfig holds the defaults), so that --resume can
+        # tell a flag given on the command line from one to take from the checkpoint.
+        argument_default=argparse.SUPPRESS,
     )
-    tr.add_argument("--model", default="convnet", metavar="|".join(MODELS),
+    tr.add_argument("--model", metavar="|".join(MODELS),
                     help="model to train (default convnet)")
-    tr.add_argument("--optimizer", default="adam", metavar="|".join(OPTIMIZERS),
+    tr.add_argument("--optimizer", metavar="|".join(OPTIMIZERS),
                     help="update rule (default adam)")
-    tr.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
-    tr.add_argument("--schedule", default="constant", metavar="|".join(SCHEDULES),
+    tr.add_argument("--lr", type=float, help="learning rate (default 3e-3)")
+    tr.add_argument("--schedule", metavar="|".join(SCHEDULES),
                     help="learning-rate schedule over the run (default constant)")
-    tr.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")
-    tr.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
-    tr.add_argument("--reg", type=float, default=0.0, help="L2 regularisation strength on weights")
-    tr.add_argument("--dropout", type=float, default=0.0, help="dropout rate for mlp/convnet")
+    tr.add_argument("--epochs", type=int, help="epochs (default 15)")
+    tr.add_argument("--batch-size", type=int, help="minibatch size (default 32)")
+    tr.add_argument("--reg", type=float, help="L2 regularisation strength on weights")
+    tr.add_argument("--dropout", type=float, help="dropout rate for mlp/convnet")
     tr.add_argument("--batchnorm", action="store_true", help="batch norm in mlp/convnet")
-    tr.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
-    tr.add_argument("--data", default="digits", help="'digits' (bundled) or a CIFAR-10 directory")
-    tr.add_argument("--out", default=None, help="output directory (default runs/<timestamp>)")
-    tr.add_argument("--resume", default=None, metavar="CHECKPOINT",
+    tr.add_argument("--seed", type=int, help="PRNG seed (default 0)")
+    tr.add_argument("--data", help="'digits' (bundled) or a CIFAR-10 directory")
+    tr.add_argument("--out", help="output directory (default runs/<timestamp>)")
+    tr.add_argument("--resume", metavar="CHECKPOINT",
                     help="continue from a checkpoint")
-    tr.add_argument("--grads", default="auto", choices=("auto", "manual"),
+    tr.add_argument("--grads", choices=("auto", "manual"),
                     help="jax.grad (auto) or the hand-written backward passes (manual)")
     tr.add_argument("--augment", action="store_true",
                     help="augment the training images: random shifts (1 pixel for digits, "
@@ -314,22 +430,17 @@ def register(subparsers):
     tr.add_argument("--bf16", action="store_true",
                     help="compute forward and backward passes in bfloat16 (parameters and "
                          "optimizer state stay float32); fast on GPUs/TPUs, not on CPUs")
-    tr.add_argument("--devices", default=None, metavar="N|all",
+    tr.add_argument("--devices", metavar="N|all",
                     help="train data-parallel on the first N JAX devices (or all of them); "
                          "--batch-size is the global batch")
     tr.set_defaults(run=_run_from_args)
 
 
 def _run_from_args(args):
-    config = TrainConfig(
-        model=args.model, optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
-        epochs=args.epochs, batch_size=args.batch_size, reg=args.reg, dropout=args.dropout,
-        batchnorm=args.batchnorm, seed=args.seed, data=args.data, out=args.out,
-        resume=args.resume, grads=args.grads, augment=args.augment, sanity=args.sanity,
-        bf16=args.bf16, devices=args.devices,
-    )
+    given = {name: value for name, value in vars(args).items() if name in TrainConfig._fields}
+    config = TrainConfig(**given)
     if config.sanity:
         results = run_sanity(config)
         return 0 if all(r.passed for r in results) else 1
-    run_train(config)
+    run_train(config, given=given)
     return 0

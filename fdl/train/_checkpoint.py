@@ -17,17 +17,18 @@ never a mixture. Reading checks the archive, the header, the checksum and (given
 ``like``) the tree structure, and raises ``CheckpointError`` on any mismatch.
 """
 
+import collections
 import hashlib
-import importlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from fdl._io import atomic_open
 
 FORMAT = "fdl.train.checkpoint"
 VERSION = 1
@@ -119,21 +120,6 @@ def _difference(got, want, where="root"):
     return None
 
 
-def _namedtuple_class(spec, fields):
-    module, _, qualname = spec.partition(":")
-    try:
-        obj = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-        if tuple(getattr(obj, "_fields", ())) == tuple(fields):
-            return obj
-    except (ImportError, AttributeError):
-        pass
-    import collections
-
-    return collections.namedtuple(qualname.split(".")[-1], fields)
-
-
 def _rebuild(desc, leaves):
     kind = desc["t"]
     if kind == "none":
@@ -144,48 +130,18 @@ def _rebuild(desc, leaves):
     if kind == "dict":
         return dict(zip(desc["keys"], children))
     if kind == "namedtuple":
-        return _namedtuple_class(desc["cls"], desc["fields"])(*children)
+        # A file never names code to import: without the caller's template, a plain
+        # namedtuple with the saved fields stands in for the saved class.
+        name = desc["cls"].rpartition(".")[2].rpartition(":")[2]
+        if not name.isidentifier():
+            name = "SavedTuple"
+        return collections.namedtuple(name, desc["fields"])(*children)
     if kind == "list":
         return children
     return tuple(children)
 
 
 # ------------------------------------------------------------------ writing
-
-
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. Windows: directories cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path, payload_writer):
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            payload_writer(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
 
 
 def save_checkpoint(path, *, params, state, opt_state, step, epoch, key, history=None,
@@ -242,10 +198,8 @@ def save_checkpoint(path, *, params, state, opt_state, step, epoch, key, history
     for i, a in enumerate(arrays):
         members[f"leaf_{i}"] = np.frombuffer(np.ascontiguousarray(a).tobytes(), np.uint8)
 
-    def writer(f):
+    with atomic_open(path, "wb") as f:
         np.savez(f, **members)
-
-    _write_atomic(path, writer)
 
 
 # ------------------------------------------------------------------ reading
@@ -339,7 +293,16 @@ def load_checkpoint(path, *, like=None):
                 )
 
     leaves = iter(jnp.asarray(a) for a in arrays)
-    out = {name: _rebuild(trees[name], leaves) for name in ("params", "state", "opt_state")}
+    out = {}
+    for name in ("params", "state", "opt_state"):
+        if like and name in like:
+            # Restored into the caller's structure (its NamedTuple classes included); the
+            # descriptions matched, so the leaves come in the template's flattening order.
+            treedef = jax.tree.structure(like[name])
+            out[name] = jax.tree.unflatten(
+                treedef, [next(leaves) for _ in range(treedef.num_leaves)])
+        else:
+            out[name] = _rebuild(trees[name], leaves)
     key_data = next(leaves)
     key_info = header["key"]
     out["key"] = (

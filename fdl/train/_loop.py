@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdl import _compiler
+from fdl._io import remove_stale_temporaries
 from fdl import optim as _optim
 from fdl.train import _parallel, _precision, _steps, _validation
 from fdl.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -146,7 +147,7 @@ def predict(model, params, state, x, *, batch_size=1000, compute_dtype=None):
 def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         devices=None, params=None, state=None, reg=0.0, loop="auto", checkpoint=None,
         resume=None, progress=None, divergence_factor=3.0, augment=None,
-        compute_dtype=None):
+        compute_dtype=None, meta=None):
     """Trains ``model`` on ``data`` with minibatch gradient descent.
 
     Each epoch shuffles the training set with a permutation drawn from the epoch's key
@@ -185,6 +186,7 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         model contains a ``Conv`` layer (XLA:CPU runs conv backprop inside a loop body
         many times slower), else ``"scan"``.
       checkpoint: a file path; a checkpoint is written (atomically) after every epoch.
+        Temporaries a killed earlier run left beside it are removed first.
       resume: a checkpoint path to continue from (often the same as ``checkpoint``); the
         run continues at the saved epoch, with the saved key, and ``epochs`` is the total.
         A missing file is an error (``CheckpointError``).
@@ -207,6 +209,8 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         batch-norm statistics stay float32 and the loss is computed in float32 from the
         scores cast back; gradients reach the update in float32. Evaluation during
         training uses it too.
+      meta: optional JSON-able dict stored in every checkpoint's ``meta`` (e.g. the
+        command line that trained it), beside fit's own entries.
     Returns:
       ``(params, state, history)``; ``history`` is a ``History`` (a dict of lists: see
       ``fdl.train.History``). Training accuracy is measured in eval mode on at most the
@@ -301,7 +305,11 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         run_epoch = _compiled_epoch(*args)
         compiles = _compiled_epoch.cache_info().misses != misses
     labels = _steps.layer_labels(model, params)
-    meta = {"batch_size": batch_size, "model": repr(model), "loop": loop}
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"fit: meta must be a dict or None, got {type(meta).__name__}")
+    meta = {**(meta or {}), "batch_size": batch_size, "model": repr(model), "loop": loop}
+    if checkpoint is not None and _parallel.is_main_process():
+        remove_stale_temporaries(checkpoint)
     first_loss = _initial_loss(history["loss"]) if history["loss"] else None
 
     for epoch in range(start_epoch, epochs):
@@ -328,7 +336,7 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
                 f"{first_loss:.4g}). The learning rate is likely too high (lr = {lr:.3g}) "
                 "— try lowering it (by 3-10x), or check the data and the loss. The "
                 "params, state and history of the last good epoch are attached"
-                + (" and the checkpoint holds that epoch." if checkpoint else "."),
+                + (" and the checkpoint holds that epoch." if checkpoint and epoch > 0 else "."),
                 params=good[0], state=good[1], opt_state=good[2],
                 history=history, epoch=epoch,
             )
