@@ -1,5 +1,6 @@
 """The ``fdl`` command, run in-process through ``fdl.cli.main``."""
 
+import io
 import json
 import subprocess
 import sys
@@ -133,6 +134,20 @@ def test_train_out_that_is_a_file_or_below_one_is_a_usage_error(tmp_path, capsys
     assert afile.read_text() == "mine"
 
 
+def test_train_without_matplotlib_keeps_its_results_and_says_plots_skipped(
+        tmp_path, capsys, monkeypatch):
+    import os
+
+    for name in ("matplotlib", "matplotlib.pyplot"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import matplotlib` now fails
+    out = tmp_path / "run"
+    assert cli.main(["train", "--model", "softmax", "--epochs", "1", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "fdl train: plots skipped (plots need matplotlib" in captured.out + captured.err
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "metrics.json"]
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.85
+
+
 def test_train_divergence_says_no_checkpoint_was_written(tmp_path, capsys):
     out = tmp_path / "run"
     status = cli.main(["train", "--model", "softmax", "--lr", "1e6", "--epochs", "2",
@@ -210,3 +225,43 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_gradcheck_shows_progress_on_a_terminal_and_plain_lines_piped(tty, capsys):
+    from fdl.commands import _gradcheck
+
+    stream = _Terminal() if tty else io.StringIO()
+    args = cli.build_parser().parse_args(["gradcheck", "--only", "relu", "--no-models"])
+    with jax.enable_x64(True):
+        assert _gradcheck.run_gradcheck(args, stream=stream) == 0
+    shown = stream.getvalue()
+    total = sum("relu" in case.name for case in fdl.gradcheck.CASES)
+    assert shown.startswith(f"fdl gradcheck: checking {total} ops in float64\n")
+    if tty:  # a transient line per case, naming it, then cleared
+        assert f"\r  1/{total} " in shown and shown.endswith("\r\x1b[K")
+    else:  # piped: no control characters, no per-op lines
+        assert "\r" not in shown and "\x1b" not in shown and shown.count("\n") == 1
+    assert "all gradients agree" in capsys.readouterr().out
+
+
+def test_gradcheck_progress_prints_each_model_with_its_time():
+    from fdl._status import StatusLine
+    from fdl.commands._gradcheck import _Progress
+
+    times = iter([0.0, 4.0, 10.0])
+    stream = io.StringIO()
+    progress = _Progress("models", StatusLine(stream), clock=lambda: next(times))
+    progress(0, 2, "model:mlp")
+    progress(1, 2, "model:lenet5")
+    progress(2, 2, None)
+    assert stream.getvalue().splitlines() == [
+        "fdl gradcheck: checking 2 models in float64",
+        "  model:mlp checked (4 s)",
+        "  model:lenet5 checked (6 s)",
+    ]

@@ -4,7 +4,10 @@ Every op and loss, then every built-in model end to end (rows named ``model:...`
 """
 
 import argparse
+import sys
+import time
 
+from fdl._status import StatusLine, eta, format_seconds
 from fdl.commands._errors import UsageError
 
 
@@ -28,16 +31,45 @@ def register(subparsers):
     gc.set_defaults(run=run_gradcheck)
 
 
-def run_gradcheck(args):
+class _Progress:
+    """``fdl gradcheck``'s progress on stderr: on a terminal a line that names the case
+    being checked, with an ETA; piped, one plain line per phase and per model (models
+    take seconds each, ops a fraction of one)."""
+
+    def __init__(self, kind, status, clock=time.monotonic):
+        self.kind, self.status, self.clock = kind, status, clock
+        self.start = self.last = None
+
+    def __call__(self, done, total, name):
+        now = self.clock()
+        if self.start is None:
+            self.start = self.last = now
+            if total:
+                self.status.line(f"fdl gradcheck: checking {total} {self.kind} in float64")
+        elif self.kind == "models" and done:
+            self.status.line(f"  {self.previous} checked ({format_seconds(now - self.last)})")
+        self.last, self.previous = now, name
+        if name is not None:
+            left = eta(done, total, now - self.start)
+            suffix = "" if left is None else f", about {format_seconds(left)} left"
+            self.status.update(f"  {done + 1}/{total} {name}{suffix}", force=True)
+        else:
+            self.status.clear()
+
+
+def run_gradcheck(args, *, stream=None):
     import jax
 
     from fdl import gradcheck
 
+    status = StatusLine(sys.stderr if stream is None else stream)
     with jax.enable_x64(True):  # gradient checks need float64; scoped, not global
-        reports = gradcheck.run_suite(gradcheck.CASES, seed=args.seed, pattern=args.only)
+        reports = gradcheck.run_suite(gradcheck.CASES, seed=args.seed, pattern=args.only,
+                                      progress=_Progress("ops", status))
         if args.models:
             reports += gradcheck.run_model_suite(gradcheck.MODEL_CASES, seed=args.seed,
-                                                 pattern=args.only)
+                                                 pattern=args.only,
+                                                 progress=_Progress("models", status))
     if not reports:
         searched = "op or model names" if args.models else "op names (models were off)"
         raise UsageError(f"no op matches --only {args.only!r} (searched {searched})")

@@ -16,6 +16,7 @@ configuration) and ``trials.png`` (log lr against log reg, coloured by val accur
 import json
 import math
 import os
+import shlex
 import time
 from functools import partial
 
@@ -180,29 +181,53 @@ def format_table(records):
     return "\n".join(lines)
 
 
-def plot_trials(records, path):
-    """Scatter of the trials in log lr x log reg, coloured by validation accuracy."""
+def trials_figure(records):
+    """The scatter of the trials in log lr x log reg, coloured by validation accuracy,
+    the best trial ringed and labelled, diverged trials as red crosses."""
     import numpy as np
 
-    from fdl.viz._files import pyplot, save_figure
+    from fdl.viz._files import pyplot
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = pyplot().subplots(figsize=(6, 4.5))
     good = [r for r in records if not r["diverged"]]
     bad = [r for r in records if r["diverged"]]
     if good:
         points = ax.scatter(np.log10([r["lr"] for r in good]), np.log10([r["reg"] for r in good]),
                             c=[r["val_accuracy"] for r in good], cmap="viridis", s=40)
         fig.colorbar(points, ax=ax, label="validation accuracy")
+        # The first of the most accurate: the trial best.json reports.
+        best = max(good, key=lambda r: (r["val_accuracy"], -r["trial"]))
+        ax.scatter([np.log10(best["lr"])], [np.log10(best["reg"])], s=220, marker="*",
+                   facecolors="none", edgecolors="black", linewidths=1.2,
+                   label=f"best: trial {best['trial']}, val acc {best['val_accuracy']:.4f}")
     if bad:
         ax.scatter(np.log10([r["lr"] for r in bad]), np.log10([r["reg"] for r in bad]),
                    marker="x", color="tab:red", label="diverged")
-        ax.legend(loc="best")
+    if records:
+        ax.legend(loc="best", fontsize=8)
     ax.set_xlabel("log10 learning rate")
     ax.set_ylabel("log10 L2 strength")
     ax.set_title("Random search")
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return fig
+
+
+def plot_trials(records, path):
+    """Writes ``trials_figure(records)`` as a PNG at ``path`` (atomically)."""
+    from fdl.viz._files import save_figure
+
+    return save_figure(trials_figure(records), path)
+
+
+def train_command(args, best):
+    """The ``fdl train`` command that repeats the best trial's configuration."""
+    parts = ["fdl train", f"--model {args.model}", f"--optimizer {args.optimizer}",
+             f"--lr {best['lr']:.4g}", f"--reg {best['reg']:.4g}",
+             f"--epochs {args.epochs}", f"--batch-size {args.batch_size}",
+             f"--seed {args.seed}"]
+    if args.data != "digits":
+        parts.append(f"--data {shlex.quote(args.data)}")
+    return " ".join(parts)
 
 
 def _write_json(path, payload):
@@ -266,23 +291,30 @@ def run_tune(args):
     ranked = sorted(records, key=lambda r: (r["diverged"], -(r["val_accuracy"] or 0.0)))
     print()
     print(format_table(ranked))
+    # The results first: a missing plotting library must not cost the computed numbers.
     _write_json(os.path.join(out, "trials.json"), ranked)
-    plot_trials(records, os.path.join(out, "trials.png"))
+    written = ["trials.json"]
     best = ranked[0]
+    if not best["diverged"]:
+        summary = {
+            "model": args.model, "optimizer": args.optimizer, "lr": best["lr"],
+            "reg": best["reg"], "val_accuracy": best["val_accuracy"], "epochs": args.epochs,
+            "batch_size": args.batch_size, "data": args.data, "seed": args.seed,
+            "trial": best["trial"], "at_edge": list(at_edge),
+            "train_command": train_command(args, best),
+        }
+        _write_json(os.path.join(out, "best.json"), summary)
+        written.append("best.json")
+    try:
+        plot_trials(records, os.path.join(out, "trials.png"))
+        written.append("trials.png")
+    except ImportError as err:
+        print(f"fdl tune: plots skipped ({err})")
     if best["diverged"]:
         raise UsageError(f"every trial diverged (see {out}/trials.json); lower --lr-range")
-    summary = {
-        "model": args.model, "optimizer": args.optimizer, "lr": best["lr"],
-        "reg": best["reg"], "val_accuracy": best["val_accuracy"], "epochs": args.epochs,
-        "batch_size": args.batch_size, "data": args.data, "seed": args.seed,
-        "trial": best["trial"], "at_edge": list(at_edge),
-        "train_command": (f"fdl train --model {args.model} --optimizer {args.optimizer} "
-                          f"--lr {best['lr']:.4g} --reg {best['reg']:.4g}"),
-    }
-    _write_json(os.path.join(out, "best.json"), summary)
     for name in at_edge:
         print(f"note: the best {name} lies at an edge of its range; consider widening it")
-    print(f"wrote {out}/trials.json, best.json, trials.png")
+    print(f"wrote {out}/{', '.join(written)}")
     print(f"best: lr {best['lr']:.3e}, reg {best['reg']:.3e}, "
           f"val accuracy {best['val_accuracy']:.4f}")
     return 0

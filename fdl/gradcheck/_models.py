@@ -47,6 +47,7 @@ from fdl.gradcheck._check import (
     GradcheckReport,
 )
 from fdl.gradcheck._numerical import rel_error
+from fdl.gradcheck._suite import run_cases
 
 # Two centred differences with steps h and h/2 differ by (3/4) h^2 f'''/6 plus rounding
 # of order eps |J| / h (~1e-11 for h = 1e-5): far below this bound. Straddling a kink
@@ -253,9 +254,14 @@ def check_model(case, *, seed=0, max_coordinates=200, h=1e-5,
     return GradcheckReport(case.name, tuple(rows), analytic_tol, numerical_tol, note)
 
 
-def run_model_suite(cases=MODEL_CASES, *, seed=0, pattern=None, max_coordinates=200):
-    """``check_model`` on every case whose name contains ``pattern``; a list of reports."""
+def run_model_suite(cases=MODEL_CASES, *, seed=0, pattern=None, max_coordinates=200,
+                    progress=None):
+    """``check_model`` on every case whose name contains ``pattern``; a list of reports.
+
+    ``progress`` is called as ``fdl.gradcheck.run_suite`` calls it.
+    """
     if not _float64():
         raise RuntimeError("run_model_suite needs float64: enable jax_enable_x64 first")
-    return [check_model(case, seed=seed + i, max_coordinates=max_coordinates)
-            for i, case in enumerate(cases) if not pattern or pattern in case.name]
+    return run_cases(
+        cases, lambda case, seed: check_model(case, seed=seed, max_coordinates=max_coordinates),
+        seed=seed, pattern=pattern, progress=progress)

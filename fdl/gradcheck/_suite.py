@@ -9,20 +9,33 @@ from fdl.gradcheck._cases import CASES
 from fdl.gradcheck._check import check
 
 
-def run_suite(cases=CASES, *, seed=0, pattern=None):
+def run_suite(cases=CASES, *, seed=0, pattern=None, progress=None):
     """Checks every case in float64; returns the list of ``GradcheckReport``s.
 
+    ``progress(done, total, name)``, when given, is called before each selected case
+    (``done`` of ``total`` finished) and once more at the end with ``name=None``.
     Must run with ``jax_enable_x64`` on (``fdl gradcheck`` turns it on).
     """
     import jax.numpy as jnp
 
     if jnp.zeros(()).dtype != jnp.float64 and not jax.config.jax_enable_x64:
         raise RuntimeError("run_suite needs float64: enable jax_enable_x64 first")
+    return run_cases(cases, lambda case, seed: check_case(case, seed=seed), seed=seed,
+                     pattern=pattern, progress=progress)
+
+
+def run_cases(cases, check_one, *, seed, pattern, progress):
+    """``check_one(case, seed + i)`` for every case ``i`` whose name contains ``pattern``
+    (the seeds do not depend on the selection), reporting ``progress`` as it goes."""
+    selected = [(i, case) for i, case in enumerate(cases)
+                if not pattern or pattern in case.name]
     reports = []
-    for i, case in enumerate(cases):
-        if pattern and pattern not in case.name:
-            continue
-        reports.append(check_case(case, seed=seed + i))
+    for done, (i, case) in enumerate(selected):
+        if progress is not None:
+            progress(done, len(selected), case.name)
+        reports.append(check_one(case, seed + i))
+    if progress is not None:
+        progress(len(selected), len(selected), None)
     return reports
 
 

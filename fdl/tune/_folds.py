@@ -10,7 +10,6 @@ and average the scores. The test set is used once, at the very end.
 
 import numbers
 import os
-import tempfile
 from functools import partial
 from typing import NamedTuple
 
@@ -246,25 +245,33 @@ def cross_validate_knn(
     return KnnCVResult(ks, accuracies, mean, accuracies.std(axis=1), best_k)
 
 
-def plot_cv_accuracy(ks, accuracies, path):
+# How plot titles name each distance of ``fdl.classic.METRICS``.
+METRIC_TITLES = {"l2": "L2 (Euclidean) distance", "sqeuclidean": "squared L2 distance",
+                 "l1": "L1 (Manhattan) distance"}
+
+
+def plot_cv_accuracy(ks, accuracies, path, *, metric=None):
     """Writes a PNG of cross-validation accuracy against ``k``.
 
     Each fold's accuracy is a dot; the line joins the means, with error bars of one
     standard deviation, as in the lecture's plot of the cross-validation on ``k``.
-    The file is written to a temporary name in the same directory and then renamed,
-    so a reader never sees half a file.
+    Written atomically (``fdl.viz.save_figure``): a reader never sees half a file.
 
     Args:
       ks: ``(K,)`` candidate values of ``k``.
       accuracies: ``(K, folds)`` accuracy of each ``k`` on each fold (e.g.
         ``KnnCVResult.accuracies``).
       path: where to write the PNG.
+      metric: the distance the accuracies were measured with (one of
+        ``fdl.classic.METRICS``), named in the title; ``None`` leaves it out.
 
     Returns:
       ``path``.
 
     Raises:
-      ValueError: ``accuracies`` whose shape is not ``(len(ks), folds)``.
+      ValueError: ``accuracies`` whose shape is not ``(len(ks), folds)``, an unknown
+        ``metric``.
+      ImportError: matplotlib is not installed.
     """
     ks = np.asarray(ks)
     accuracies = np.asarray(accuracies, dtype=np.float64)
@@ -273,32 +280,20 @@ def plot_cv_accuracy(ks, accuracies, path):
             f"accuracies must have shape (len(ks), folds) = ({ks.shape[0]}, folds), "
             f"got {accuracies.shape}"
         )
-    # Imported here: matplotlib is an optional dependency, and slow to import. The
-    # Figure API draws on the Agg canvas without touching pyplot's global state.
-    from matplotlib.figure import Figure
+    if metric is not None and metric not in METRIC_TITLES:
+        raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)}, got {metric!r}")
+    # Imported here: matplotlib is an optional dependency, and slow to import.
+    from fdl.viz._files import pyplot, save_figure
 
-    fig = Figure(figsize=(6, 4), dpi=100)
-    ax = fig.add_subplot()
+    fig, ax = pyplot().subplots(figsize=(6, 4))
     for column in accuracies.T:
         ax.scatter(ks, column, color="tab:gray", s=12)
     ax.errorbar(
         ks, accuracies.mean(axis=1), yerr=accuracies.std(axis=1), color="tab:blue",
         capsize=3, marker="o",
     )
-    ax.set_title("Cross-validation on k")
+    title = "Cross-validation on k"
+    ax.set_title(title if metric is None else f"{title}, {METRIC_TITLES[metric]}")
     ax.set_xlabel("k")
     ax.set_ylabel("Cross-validation accuracy")
-    fig.tight_layout()
-
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(suffix=".png.tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            fig.savefig(f, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return save_figure(fig, os.fspath(path))

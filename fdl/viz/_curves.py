@@ -11,11 +11,20 @@ from fdl.viz._files import pyplot, save_figure
 
 
 def plot_loss(history, path, *, smooth=None):
-    """Loss per step (and its moving average) from a ``fit`` history, as a PNG.
+    """Writes ``loss_figure(history, smooth=smooth)`` as a PNG at ``path`` (atomically)."""
+    return save_figure(loss_figure(history, smooth=smooth), path)
+
+
+def loss_figure(history, *, smooth=None):
+    """The figure of the loss per step (and its moving average) of a ``fit`` history, with
+    the validation loss of every epoch (when recorded) at the step that ends the epoch.
+
+    The training curve is the objective (data loss plus the L2 penalty); the validation
+    points are the data loss alone, as ``fit`` records them, and are labelled so.
 
     Args:
-      history: a mapping with ``"loss"`` (one float per step).
-      path: the PNG file to write.
+      history: a mapping with ``"loss"`` (one float per step) and optionally
+        ``"val_loss"`` (one float per epoch, evenly dividing the steps).
       smooth: moving-average window in steps (default: about 1/50 of the run).
     """
     loss = np.asarray(history["loss"], dtype=float)
@@ -24,17 +33,23 @@ def plot_loss(history, path, *, smooth=None):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     steps = np.arange(1, loss.size + 1)
-    ax.plot(steps, loss, lw=0.6, alpha=0.5, label="loss per step")
+    ax.plot(steps, loss, lw=0.6, alpha=0.5, label="training loss per step")
     window = smooth or max(1, loss.size // 50)
     if window > 1 and loss.size > window:
         avg = np.convolve(loss, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1:], avg, lw=1.5, label=f"moving average ({window} steps)")
+    val = np.asarray([v for v in history.get("val_loss", []) if v is not None], dtype=float)
+    if val.size and loss.size % val.size == 0:
+        ends = np.arange(1, val.size + 1) * (loss.size // val.size)
+        ax.plot(ends, val, marker="o", lw=1.2, color="tab:red",
+                label="validation data loss (per epoch)")
     ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.set_yscale("log" if np.all(loss > 0) and loss.max() / loss.min() > 20 else "linear")
+    ax.set_ylabel("loss")
+    shown = np.concatenate([loss, val])
+    ax.set_yscale("log" if np.all(shown > 0) and shown.max() / shown.min() > 20 else "linear")
     ax.legend()
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return fig
 
 
 def plot_accuracy(history, path):

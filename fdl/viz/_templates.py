@@ -33,7 +33,8 @@ def rescale_templates(templates):
 
 
 def plot_weight_templates(w_or_classifier, image_shape, path, *, class_names=None):
-    """Writes a PNG with each class's weights drawn as an image.
+    """Writes a PNG with each class's weights drawn as an image
+    (``weight_templates_figure``, saved atomically).
 
     Args:
       w_or_classifier: a ``fdl.classic.LinearClassifier`` or its ``(D, C)`` weights.
@@ -48,6 +49,13 @@ def plot_weight_templates(w_or_classifier, image_shape, path, *, class_names=Non
       ValueError: ``image_shape`` not matching ``D``, ``class_names`` not of length ``C``,
         a ``channels`` other than 1 or 3 (only grey or RGB images can be drawn).
     """
+    return save_figure(
+        weight_templates_figure(w_or_classifier, image_shape, class_names=class_names), path)
+
+
+def weight_templates_figure(w_or_classifier, image_shape, *, class_names=None):
+    """The figure ``plot_weight_templates`` writes: one titled image per class, at most
+    10 per row, under a figure title laid out clear of the class titles."""
     from fdl.classic import weight_templates  # fdl.classic needs no matplotlib; viz does
 
     templates = weight_templates(w_or_classifier, image_shape)
@@ -69,7 +77,10 @@ def plot_weight_templates(w_or_classifier, image_shape, path, *, class_names=Non
     plt = pyplot()
     columns = min(count, 10)
     rows = -(-count // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.5 * rows), squeeze=False)
+    # Constrained layout places the figure title above the class titles (a plain
+    # suptitle sits at a fixed height and overlaps the first row's titles).
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.5 * rows + 0.4),
+                             squeeze=False, layout="constrained")
     for ax in axes.ravel():
         ax.axis("off")
     for c, (ax, name) in enumerate(zip(axes.ravel(), class_names)):
@@ -78,4 +89,4 @@ def plot_weight_templates(w_or_classifier, image_shape, path, *, class_names=Non
                   interpolation="nearest")
         ax.set_title(name, fontsize=9)
     fig.suptitle("Linear classifier weights as templates", fontsize=10)
-    return save_figure(fig, path)
+    return fig

@@ -57,3 +57,47 @@ def test_user_mistakes_exit_2_with_one_line(argv, fragment, tmp_path, capsys):
     assert fragment in err
     assert err.strip().count("\n") == 0 and "Traceback" not in err
     assert not (tmp_path / "out").exists()  # nothing written for a rejected command
+
+
+def _without_matplotlib(monkeypatch):
+    import sys
+
+    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import matplotlib` now fails
+
+
+def test_results_are_written_before_plots_and_kept_without_matplotlib(
+        tmp_path, capsys, monkeypatch):
+    _without_matplotlib(monkeypatch)
+    out = tmp_path / "knn"
+    status = cli.main(["knn", "--k", "1,3", "--metric", "l2", "--folds", "3", "--limit", "300",
+                       "--out", str(out)])
+    stdout = capsys.readouterr().out
+    assert status == 0
+    assert os.listdir(out) == ["knn.json"]
+    assert json.loads((out / "knn.json").read_text())["test_accuracy"] > 0.8
+    assert "fdl knn: plots skipped (plots need matplotlib" in stdout
+    assert stdout.strip().splitlines()[-1].startswith("test accuracy (k=")
+
+
+@pytest.mark.parametrize("metric,named", [("l2", "L2 (Euclidean)"), ("l1", "L1 (Manhattan)"),
+                                          (None, None)])
+def test_cv_plot_title_names_the_metric(metric, named, tmp_path, monkeypatch):
+    import fdl
+    from fdl.viz import _files
+
+    figures = []
+    monkeypatch.setattr(_files, "save_figure", lambda fig, path: figures.append(fig) or path)
+    fdl.tune.plot_cv_accuracy([1, 3], [[0.9, 0.8], [0.85, 0.9]], tmp_path / "cv.png",
+                              metric=metric)
+    title = figures[0].axes[0].get_title()
+    assert title.startswith("Cross-validation on k")
+    assert (named in title) if named else title == "Cross-validation on k"
+    _files.pyplot().close(figures[0])
+
+
+def test_cv_plot_unknown_metric_is_a_value_error(tmp_path):
+    import fdl
+
+    with pytest.raises(ValueError, match="metric must be one of"):
+        fdl.tune.plot_cv_accuracy([1], [[0.9]], tmp_path / "cv.png", metric="cosine")

@@ -88,3 +88,47 @@ def test_user_mistakes_exit_2_with_one_line(argv, fragment, tmp_path, capsys):
     assert status == 2
     assert fragment in err
     assert err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+def test_best_train_command_repeats_the_whole_configuration(tmp_path, capsys):
+    out = tmp_path / "tune"
+    assert _tune(out, "--model", "softmax", "--batch-size", "32") == 0
+    best = json.loads((out / "best.json").read_text())
+    command = best["train_command"].split()
+    assert command[:2] == ["fdl", "train"]
+    args = cli.build_parser().parse_args(command[1:])
+    assert (args.model, args.optimizer, args.epochs, args.batch_size, args.seed) == (
+        "softmax", "momentum", 2, 32, 7)
+    assert math.isclose(args.lr, best["lr"], rel_tol=1e-3)  # printed to 4 significant digits
+    assert math.isclose(args.reg, best["reg"], rel_tol=1e-3)
+
+
+def test_trials_plot_marks_the_best_trial():
+    from fdl.commands._tune import trials_figure
+    from fdl.viz._files import pyplot
+
+    records = [
+        {"trial": 1, "lr": 1e-2, "reg": 1e-4, "val_accuracy": 0.90, "diverged": False},
+        {"trial": 2, "lr": 1e-1, "reg": 1e-3, "val_accuracy": 0.95, "diverged": False},
+        {"trial": 3, "lr": 3e-1, "reg": 1e-5, "val_accuracy": 0.95, "diverged": False},
+        {"trial": 4, "lr": 1.0, "reg": 1e-5, "val_accuracy": None, "diverged": True},
+    ]
+    fig = trials_figure(records)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["best: trial 2, val acc 0.9500", "diverged"]  # the first of the ties
+    pyplot().close(fig)
+
+
+def test_results_are_written_before_plots_and_kept_without_matplotlib(
+        tmp_path, capsys, monkeypatch):
+    import os
+    import sys
+
+    for name in ("matplotlib", "matplotlib.pyplot"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import matplotlib` now fails
+    out = tmp_path / "tune"
+    assert _tune(out, "--model", "softmax") == 0
+    stdout = capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["best.json", "trials.json"]
+    assert "fdl tune: plots skipped (plots need matplotlib" in stdout
+    assert stdout.strip().splitlines()[-1].startswith("best: lr")

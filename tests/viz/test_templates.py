@@ -47,3 +47,17 @@ def test_bad_input_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match="holds 49 pixels"):
         fdl.viz.plot_weight_templates(w, (7, 7), tmp_path / "c.png")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("classes", [3, 10, 12])
+def test_figure_title_clears_the_class_titles(classes):
+    from fdl.viz._templates import weight_templates_figure
+
+    fig = weight_templates_figure(np.random.default_rng(0).standard_normal((64, classes)), (8, 8))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    for ax in fig.axes:
+        if ax.get_title():
+            assert not title.overlaps(ax.title.get_window_extent(renderer)), ax.get_title()
+    fdl.viz._files.pyplot().close(fig)
