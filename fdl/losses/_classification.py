@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdl import _checks
+from fdl.nn._activations import positive_part
 
 
 def check_scores_labels(scores, y):
@@ -28,7 +29,7 @@ def correct_class_scores(scores, y):
 def svm_margins(scores, y, margin):
     """``max(0, s_j - s_{y_i} + margin)`` for ``j != y_i`` and 0 at ``j = y_i``: ``(N, C)``."""
     correct = correct_class_scores(scores, y)
-    hinge = jnp.maximum(0, scores - correct[:, None] + margin)
+    hinge = positive_part(scores - correct[:, None] + margin)
     return jnp.where(jax.nn.one_hot(y, scores.shape[1], dtype=bool), 0, hinge)
 
 
@@ -99,4 +100,4 @@ def binary_hinge(score, y_pm1, reduction="mean"):
     """
     score, y = check_binary(score, y_pm1)
     how = _checks.reduction(reduction)
-    return _checks.reduce(jnp.maximum(0, 1 - y * score), how)
+    return _checks.reduce(positive_part(1 - y * score), how)

@@ -11,10 +11,24 @@ from fdl import _checks
 from fdl.nn._linear import flatten
 
 
+def positive_part(z):
+    """``max(0, z)`` whose derivative is the notes' ``1[z > 0]``, 0 at ``z = 0``.
+
+    ``jnp.maximum(z, 0)`` differentiates to 1/2 at a tie, a different subgradient from
+    the hand-written backward passes (``dout * 1[z > 0]``); at ``z = 0`` exactly, which
+    is common (a zero pixel times any weight, plus a zero-initialised bias), the two
+    gradients would disagree. NaN stays NaN; ``-inf`` gives 0.
+    """
+    return jnp.where(z <= 0, jnp.zeros((), z.dtype), z)
+
+
 def relu(x):
-    """ReLU, ``max(0, x)``. Cheap and non-saturating for x > 0; units can "die"."""
+    """ReLU, ``max(0, x)``. Cheap and non-saturating for x > 0; units can "die".
+
+    Its derivative is ``1[x > 0]`` (0 at ``x = 0``), as the hand-written one.
+    """
     x = _checks.float_array(x, "x")
-    return jnp.maximum(x, 0)
+    return positive_part(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -29,7 +43,8 @@ def elu(x, alpha=1.0):
     x = _checks.float_array(x, "x")
     _checks.real_scalar(alpha, "alpha", low=0.0)
     # expm1 of a clamped argument: exact near 0 and no overflow in the unused branch.
-    return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0)))
+    # where, not minimum: at x = 0 minimum's tie derivative is 1/2; the left branch's is 1.
+    return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.where(x > 0, jnp.zeros((), x.dtype), x)))
 
 
 def sigmoid(x):
@@ -99,4 +114,8 @@ def maxout(x, w, b):
     """
     x, w, b = check_maxout(x, w, b)
     pieces = jnp.einsum("nd,kdm->knm", x, w) + b[:, None, :]
-    return jnp.max(pieces, axis=0)
+    # The first winning piece takes the whole gradient, as the hand-written backward pass
+    # routes it (jnp.max would split it among tied pieces, e.g. equal zero-initialised
+    # biases on a zero input).
+    winner = jnp.argmax(pieces, axis=0)
+    return jnp.take_along_axis(pieces, winner[None], axis=0)[0]

@@ -56,7 +56,8 @@ def test_labels_must_be_in_range(loss, bad):
 
 
 @pytest.mark.parametrize("loss", SCORE_LOSSES)
-@pytest.mark.parametrize("y", [jnp.zeros(5, jnp.int32), jnp.zeros(7, jnp.int32), jnp.zeros((6, 1), jnp.int32)])
+@pytest.mark.parametrize(
+    "y", [jnp.zeros(5, jnp.int32), jnp.zeros(7, jnp.int32), jnp.zeros((6, 1), jnp.int32)])
 def test_label_count_must_match_scores(loss, y):
     with pytest.raises(ValueError, match=r"^y must have shape \(6,\) to match the scores"):
         loss(SCORES, y)
@@ -247,3 +248,18 @@ def test_binary_hinge_values_and_gradient(loss):
     np.testing.assert_allclose(loss(score, y.astype(jnp.float32)), 4.0 / 5, rtol=1e-6)
     grad = jax.jit(jax.grad(lambda s: loss(s, y, reduction="sum")))(score)
     np.testing.assert_allclose(grad, [0.0, -1.0, -1.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("loss", SVMS)
+def test_svm_margin_exactly_zero_has_zero_gradient(loss):
+    # s_j - s_y + margin = 0 exactly: the hinge's kink. Its subgradient is 1[margin > 0],
+    # the same for jax.grad of fdl.losses and the hand-written backward pass.
+    scores = jnp.array([[2.0, 1.0, -5.0]], jnp.float32)
+    grad = jax.grad(lambda s: loss(s, jnp.array([0])))(scores)
+    np.testing.assert_array_equal(grad, [[0.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("loss", _both("binary_hinge"))
+def test_binary_hinge_kink_has_zero_gradient(loss):
+    grad = jax.grad(lambda s: loss(s, jnp.array([1.0, -1.0])))(jnp.array([1.0, -1.0]))
+    np.testing.assert_array_equal(grad, [0.0, 0.0])

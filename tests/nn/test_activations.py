@@ -183,3 +183,33 @@ def test_maxout_takes_the_max_over_pieces(module):
     b = rng.standard_normal((3, 2)).astype(np.float32)
     pieces = np.einsum("nd,kdm->knm", x.astype(np.float64), w) + b[:, None, :]
     np.testing.assert_allclose(module.maxout(x, w, b), pieces.max(0), rtol=1e-5, atol=1e-6)
+
+
+# -- kinks: automatic and hand-written gradients take the same subgradient -------------
+# At a tie (x = 0 exactly, equal maxout pieces) the derivative is not unique; fdl takes
+# the notes' choice everywhere (1[x > 0], the first winner), so that jax.grad of fdl.nn
+# and the hand-written backward pass agree exactly. x = 0 is common in practice: a zero
+# pixel times any weight plus a zero-initialised bias.
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("name,expected", [("relu", 0.0), ("leaky_relu", 0.01), ("elu", 1.0)])
+def test_derivative_at_zero_is_the_left_branch(module, name, expected):
+    x = jnp.array([-1.0, 0.0, 2.0], jnp.float32)
+    grad = jax.grad(lambda x: jnp.sum(getattr(module, name)(x)))(x)
+    left = {"relu": 0.0, "leaky_relu": 0.01, "elu": float(np.exp(-1.0))}[name]
+    np.testing.assert_allclose(grad, [left, expected, 1.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_relu_keeps_nan_and_zeroes_minus_inf(module):
+    out = module.relu(jnp.array([jnp.nan, -jnp.inf, jnp.inf], jnp.float32))
+    assert np.isnan(out[0]) and out[1] == 0 and out[2] == jnp.inf
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_maxout_tie_routes_the_gradient_to_the_first_piece(module):
+    x = jnp.zeros((2, 3), jnp.float32)  # every piece scores its bias, all equal: a tie
+    w = jnp.asarray(np.random.default_rng(0).standard_normal((3, 3, 4)), jnp.float32)
+    b = jnp.zeros((3, 4), jnp.float32)
+    db = jax.grad(lambda b: jnp.sum(module.maxout(x, w, b)), )(b)
+    np.testing.assert_array_equal(db, jnp.stack([jnp.full((4,), 2.0), jnp.zeros(4), jnp.zeros(4)]))
