@@ -16,7 +16,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # before its first JAX computation: import fdl first, so every implementation, peers
 # included, runs with the same malloc behaviour.
 import fdl  # noqa: E402,F401
-
 from benchmarks import cnn, conv, knn, machine, mlp, peers, report  # noqa: E402
 from benchmarks.workload import Config  # noqa: E402
 

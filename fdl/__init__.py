@@ -15,18 +15,18 @@ ALLOCATOR_TUNED = _allocator.tune_on_import()
 XLA_FLAGS_TUNED = _compiler.tune_on_import()
 tune_cpu_allocator = _allocator.tune_cpu_allocator
 
-from fdl import nn as nn
-from fdl import losses as losses
-from fdl import regularizers as regularizers
-from fdl import init as init
-from fdl import manual as manual
-from fdl import gradcheck as gradcheck
-from fdl import optim as optim
-from fdl import data as data
-from fdl import layers as layers
-from fdl import models as models
-from fdl import train as train
 from fdl import classic as classic
+from fdl import data as data
+from fdl import gradcheck as gradcheck
+from fdl import init as init
+from fdl import layers as layers
+from fdl import losses as losses
+from fdl import manual as manual
+from fdl import models as models
+from fdl import nn as nn
+from fdl import optim as optim
+from fdl import regularizers as regularizers
+from fdl import train as train
 from fdl import tune as tune
 from fdl import viz as viz
 

@@ -110,13 +110,17 @@ def xavier_uniform(key, shape, dtype=jnp.float32, gain=1.0, mode="fan_avg"):
     return jax.random.uniform(key, shape, dtype, -limit, limit)
 
 
-def kaiming_normal(key, shape, dtype=jnp.float32, gain=math.sqrt(2.0), mode="fan_in", truncated=False):
+RELU_GAIN = math.sqrt(2.0)  # He et al.: ReLU halves the variance, so double it back
+
+
+def kaiming_normal(key, shape, dtype=jnp.float32, gain=RELU_GAIN, mode="fan_in",
+                   truncated=False):
     """Kaiming/He normal: ``std = gain / sqrt(fan_in)``, ``gain = sqrt(2)`` for ReLU."""
     shape, dtype = _check_shape(shape), _check_dtype(dtype)
     return _gaussian(key, shape, dtype, _scaled_std(shape, gain, mode), truncated)
 
 
-def kaiming_uniform(key, shape, dtype=jnp.float32, gain=math.sqrt(2.0), mode="fan_in"):
+def kaiming_uniform(key, shape, dtype=jnp.float32, gain=RELU_GAIN, mode="fan_in"):
     """Kaiming/He uniform: ``U(-a, a)``, ``a = gain * sqrt(3 / fan_in)``."""
     shape, dtype = _check_shape(shape), _check_dtype(dtype)
     limit = math.sqrt(3.0) * _scaled_std(shape, gain, mode)

@@ -367,7 +367,8 @@ def reg_elastic_net(params, beta):
 
 
 def max_norm(params, c):
-    """For leaves with ndim >= 2, rescale each output unit's incoming vector (last axis index) to norm <= c."""
+    """For leaves with ndim >= 2, rescale each output unit's incoming vector (last axis
+    index) to norm <= c."""
 
     def project(leaf):
         if leaf.ndim < 2:

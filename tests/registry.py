@@ -6,7 +6,6 @@ needs one line there and one line here; ``test_every_case_has_a_reference`` enfo
 """
 
 import numpy as np
-
 import reference as ref
 
 
@@ -52,7 +51,8 @@ REFERENCES = {
     "maxout": lambda x, w, b: ref.maxout(_np(x), _np(w), _np(b)),
     "softmax": lambda s: ref.softmax(_np(s)),
     "log_softmax": lambda s: ref.log_softmax(_np(s)),
-    "conv2d": lambda x, w, b, stride=1, padding=0, impl=None: ref.conv2d(_np(x), _np(w), _np(b), stride, padding),
+    "conv2d": lambda x, w, b, stride=1, padding=0, impl=None: ref.conv2d(
+        _np(x), _np(w), _np(b), stride, padding),
     "max_pool2d": lambda x, size=2, stride=2: ref.max_pool2d(_np(x), size, stride),
     "avg_pool2d": lambda x, size=2, stride=2: ref.avg_pool2d(_np(x), size, stride),
     "batch_norm": _batch_norm,

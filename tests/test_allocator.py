@@ -8,8 +8,8 @@ import textwrap
 import fdl
 from fdl import _allocator
 
-# A program whose 80 MB of temporary buffers (each above glibc's 32 MB mmap limit) XLA:CPU allocates on every call; the child
-# prints the page faults of the later calls, per call.
+# A program whose 80 MB of temporary buffers (each above glibc's 32 MB mmap limit) XLA:CPU
+# allocates on every call; the child prints the page faults of the later calls, per call.
 _CHILD = textwrap.dedent("""
     import resource
     import fdl, jax, jax.numpy as jnp

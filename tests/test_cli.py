@@ -30,7 +30,8 @@ def test_gradcheck_exits_non_zero_when_a_gradient_is_wrong(monkeypatch, capsys):
 
     bad_relu.defvjp(lambda x: (fdl.nn.relu(x), x), lambda x, g: (g,))  # forgets the mask
     bad_relu.reference = fdl.nn.relu
-    case = fdl.gradcheck.Case("bad_relu", bad_relu, lambda rng, dtype: (jnp.asarray(rng.standard_normal((3, 4)), dtype),))
+    case = fdl.gradcheck.Case(
+        "bad_relu", bad_relu, lambda rng, dtype: (jnp.asarray(rng.standard_normal((3, 4)), dtype),))
     monkeypatch.setattr(fdl.gradcheck, "CASES", (case,))
     monkeypatch.setattr(fdl.manual, "_COUNTERPART", {**fdl.manual._COUNTERPART, bad_relu: bad_relu})
     with jax.enable_x64(True):
@@ -60,7 +61,8 @@ def test_no_command_prints_help(capsys):
 
 
 def test_python_dash_m_fdl_help():
-    result = subprocess.run([sys.executable, "-m", "fdl", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "fdl", "--help"], capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0
     assert "gradcheck" in result.stdout
 
@@ -85,16 +87,18 @@ def test_train_writes_metrics_checkpoint_and_plots(tmp_path, capsys):
     assert last.startswith("test accuracy:")
 
 
-def test_train_manual_gradients_reach_the_same_loss(tmp_path):
-    import json
-
+@pytest.mark.parametrize("model,epochs", [("mlp", 2), ("convnet", 1)])
+def test_train_manual_gradients_reach_the_same_loss(model, epochs, tmp_path):
     losses = {}
     for grads in ("auto", "manual"):
         out = tmp_path / grads
-        assert cli.main(["train", "--model", "mlp", "--epochs", "2", "--batch-size", "64",
+        assert cli.main(["train", "--model", model, "--epochs", str(epochs), "--seed", "3",
                          "--grads", grads, "--out", str(out)]) == 0
         losses[grads] = json.loads((out / "metrics.json").read_text())["final_train_loss"]
-    # float32 rounding differs between the two backward passes over ~40 steps.
+    # Both backward passes compute the same subgradients (relu'(0) = 0 included: the
+    # convnet's zero background pixels sit exactly on the kink); what is left is float32
+    # rounding of differently ordered sums, which Adam amplifies to about 1e-8 relative.
+    # Taking 1/2 at relu's kink, as jnp.maximum does, made them differ by 3e-3.
     assert abs(losses["manual"] - losses["auto"]) <= 1e-4 * abs(losses["auto"])
 
 

@@ -20,7 +20,8 @@ BIG = (512, 512)
 STD_RTOL = 0.02
 TRUNCATED_STD = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
 
-FAN_INITS = [fdl.init.xavier_normal, fdl.init.xavier_uniform, fdl.init.kaiming_normal, fdl.init.kaiming_uniform]
+FAN_INITS = [fdl.init.xavier_normal, fdl.init.xavier_uniform, fdl.init.kaiming_normal,
+             fdl.init.kaiming_uniform]
 ALL_INITS = FAN_INITS + [fdl.init.normal, fdl.init.zeros]
 NORMALS = [fdl.init.xavier_normal, fdl.init.kaiming_normal, fdl.init.normal]
 

@@ -72,8 +72,10 @@ def test_backprop_of_x_plus_y_times_z(x64):
     args = (-2.0, 5.0, -4.0)
     assert f(*args) == -12.0
     assert jax.grad(f, (0, 1, 2))(*args) == (-4.0, -4.0, 3.0)
-    numeric = [fdl.gradcheck.numerical_gradient(lambda v, i=i: f(*[v if j == i else a for j, a in enumerate(args)]),
-                                                jnp.asarray(args[i])) for i in range(3)]
+    numeric = [
+        fdl.gradcheck.numerical_gradient(
+            lambda v, i=i: f(*[v if j == i else a for j, a in enumerate(args)]), jnp.asarray(args[i]))
+        for i in range(3)]
     np.testing.assert_allclose(numeric, [-4.0, -4.0, 3.0], rtol=1e-9)
 
 
@@ -152,8 +154,10 @@ def test_conv_layer_parameter_counts():
 
 
 def test_l1_distance_between_the_two_4x4_images():
-    test = jnp.array([[56, 32, 10, 18], [90, 23, 128, 133], [24, 26, 178, 200], [2, 0, 255, 220]], jnp.float32)
-    train = jnp.array([[10, 20, 24, 17], [8, 10, 89, 100], [12, 16, 178, 170], [4, 32, 233, 112]], jnp.float32)
+    test = jnp.array([[56, 32, 10, 18], [90, 23, 128, 133], [24, 26, 178, 200], [2, 0, 255, 220]],
+                     jnp.float32)
+    train = jnp.array([[10, 20, 24, 17], [8, 10, 89, 100], [12, 16, 178, 170], [4, 32, 233, 112]],
+                      jnp.float32)
     assert float(fdl.losses.l1(test[None], train[None])) == 456.0
 
 

@@ -10,8 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from scipy import signal
-from scipy import special
+from scipy import signal, special
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

@@ -8,10 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from registry import REFERENCES, reference_for
 
 import fdl
 from fdl.gradcheck import CASES, check_case
-from registry import REFERENCES, reference_for
 
 IDS = [case.name for case in CASES]
 

@@ -17,7 +17,8 @@ ENS = [pytest.param(fdl.regularizers.elastic_net, id="elastic_net"),
 def _params(dtype=np.float64):
     rng = np.random.default_rng(0)
     return {
-        "conv": {"w": rng.standard_normal((3, 3, 2, 4)).astype(dtype), "b": rng.standard_normal(4).astype(dtype)},
+        "conv": {"w": rng.standard_normal((3, 3, 2, 4)).astype(dtype),
+                 "b": rng.standard_normal(4).astype(dtype)},
         "layers": [rng.standard_normal((5, 3)).astype(dtype), (rng.standard_normal(3).astype(dtype),)],
         "scale": np.asarray(rng.standard_normal(), dtype),
     }

@@ -4,7 +4,8 @@ Writes to ``out``: ``metrics.json`` (test accuracy, final training loss, the his
 the configuration), ``checkpoint.npz`` (resumable with ``--resume``), ``loss.png`` /
 ``accuracy.png``, and the looks inside the model: ``templates.png`` (linear models),
 ``filters.png`` (conv models) and ``activations.png`` (every layer's histogram).
-``--augment`` trains on randomly shifted (and, for CIFAR-10, mirrored) images. ``--sanity`` instead runs the babysitting checks (initial loss, regularisation
+``--augment`` trains on randomly shifted (and, for CIFAR-10, mirrored) images.
+``--sanity`` instead runs the babysitting checks (initial loss, regularisation
 raises it, overfit 20 examples), prints a table, writes ``sanity.json`` and exits 0 only
 if all pass.
 """

@@ -20,8 +20,8 @@ from fdl.data._augment import Augmentation as Augmentation
 from fdl.data._augment import augmentation as augmentation
 from fdl.data._augment import random_crop as random_crop
 from fdl.data._augment import random_flip as random_flip
-from fdl.data._cifar10 import OFFICIAL_MD5 as CIFAR10_MD5
-from fdl.data._cifar10 import OFFICIAL_URL as CIFAR10_URL
+from fdl.data._cifar10 import OFFICIAL_MD5 as CIFAR10_MD5  # noqa: F401 (public name)
+from fdl.data._cifar10 import OFFICIAL_URL as CIFAR10_URL  # noqa: F401 (public name)
 from fdl.data._cifar10 import load_cifar10 as load_cifar10
 from fdl.data._dataset import Dataset as Dataset
 from fdl.data._dataset import Splits as Splits

@@ -21,6 +21,6 @@ from fdl.gradcheck._models import check_model as check_model
 from fdl.gradcheck._models import run_model_suite as run_model_suite
 from fdl.gradcheck._numerical import numerical_gradient as numerical_gradient
 from fdl.gradcheck._numerical import rel_error as rel_error
-from fdl.gradcheck._suite import format_table as format_table
 from fdl.gradcheck._suite import check_case as check_case
+from fdl.gradcheck._suite import format_table as format_table
 from fdl.gradcheck._suite import run_suite as run_suite

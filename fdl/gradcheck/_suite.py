@@ -54,7 +54,8 @@ def format_table(reports):
     A report with a ``note`` (the models' finite-difference coverage) gets it on a line
     of its own under its rows.
     """
-    header = f"{'op':<30} {'grad':<10} {'manual vs jax.grad':>19} {'manual vs numeric':>18} {'jax.grad vs numeric':>20}  status"
+    header = (f"{'op':<30} {'grad':<10} {'manual vs jax.grad':>19} {'manual vs numeric':>18} "
+              f"{'jax.grad vs numeric':>20}  status")
     lines = [header, "-" * len(header)]
     for report in reports:
         for k, row in enumerate(report.rows):

@@ -10,9 +10,9 @@ import jax
 import jax.numpy as jnp
 
 from fdl import _checks
-from fdl.manual._custom import Cache, custom_op
 from fdl.losses import _classification as cls
 from fdl.losses import _regression as reg
+from fdl.manual._custom import Cache, custom_op
 
 
 def _per_example(dout, n, reduction):

@@ -16,8 +16,10 @@ from fdl.layers import (
     Flatten,
     MaxPool,
     Relu,
-    activation as _activation,
     serial,
+)
+from fdl.layers import (
+    activation as _activation,
 )
 from fdl.layers._core import positive_int
 

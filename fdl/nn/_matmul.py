@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
-
 # The copy of ``a`` costs the same whatever ``b``'s width N; the product it speeds up
 # scales with N. For a 10-class score layer the copy loses: W3's 4096 -> 10 layer spent
 # 3.1 ms on it (fused with the pooling that produces ``a``) against ~0.1 ms for the

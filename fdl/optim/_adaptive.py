@@ -12,8 +12,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fdl.optim import _base
-from fdl.optim import _weight_decay
+from fdl.optim import _base, _weight_decay
 
 
 class AdagradState(NamedTuple):

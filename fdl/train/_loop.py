@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdl import _compiler
-from fdl._io import remove_stale_temporaries
 from fdl import optim as _optim
+from fdl._io import remove_stale_temporaries
 from fdl.train import _parallel, _precision, _steps, _validation
-from fdl.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from fdl.train._checkpoint import load_checkpoint, save_checkpoint
 from fdl.train._history import History
 from fdl.train._progress import Progress
 
@@ -61,7 +61,9 @@ def _is_key(key):
 
 
 def _same_key(a, b):
-    data = (lambda k: jax.random.key_data(k) if _is_key(k) else jnp.asarray(k))
+    def data(k):
+        return jax.random.key_data(k) if _is_key(k) else jnp.asarray(k)
+
     da, db = data(a), data(b)
     return da.shape == db.shape and bool(jnp.all(da == db))
 
@@ -195,7 +197,8 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
       divergence_factor: training stops with ``TrainingDiverged`` when a step's loss is
         NaN/inf, or when the loss averaged over ``DIVERGENCE_WINDOW`` (10) consecutive
         steps exceeds ``divergence_factor`` times the initial loss (the run's first step
-        loss; averaging keeps one noisy minibatch from stopping a healthy run). Checked at the end of each epoch. ``None`` disables the size check
+        loss; averaging keeps one noisy minibatch from stopping a healthy run). Checked
+        at the end of each epoch. ``None`` disables the size check
         (NaN/inf still stop training).
       augment: optional data augmentation ``augment(key, x_batch) -> x_batch`` (same
         shape and dtype), e.g. ``fdl.data.augmentation(crop_padding=4, flip=True)``.
@@ -322,7 +325,7 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         t0 = time.perf_counter()
         params, state, opt_state, losses, ratios = run_epoch(
             params, state, opt_state, x, y, perm_key, drop_key,
-            report=lambda done, value: reporter.step(epoch, epochs, done, steps, value),
+            report=lambda done, value, epoch=epoch: reporter.step(epoch, epochs, done, steps, value),
         )
         losses = np.asarray(jax.device_get(losses), dtype=np.float64)
         elapsed = time.perf_counter() - t0

@@ -15,9 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:  # the benchmarks live in the checkout, not in the fdl package
     sys.path.insert(0, ROOT)
 
-from benchmarks import cli, peers, report  # noqa: E402
-
 import fdl.cli  # noqa: E402
+from benchmarks import cli, peers, report  # noqa: E402
 
 ROW_KEYS = {"implementation", "fdl", "status", "vs_fastest_peer"}
 TIMED_KEYS = {"ms", "ms_each_round", "examples_per_s", "gflops"}

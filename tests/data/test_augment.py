@@ -54,7 +54,7 @@ def test_crops_are_windows_of_the_padded_input(padding):
     # Every one of the (2p_h + 1)(2p_w + 1) <= 35 positions turns up among 300 crops:
     # the chance that a given one is missed is (34/35)^300 < 2e-4.
     assert set(offsets) == {
-        (t, l) for t in range(2 * pad_h + 1) for l in range(2 * pad_w + 1)
+        (t, left) for t in range(2 * pad_h + 1) for left in range(2 * pad_w + 1)
     }  # fmt: skip
 
 

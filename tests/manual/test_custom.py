@@ -25,9 +25,9 @@ def test_cache_attributes():
     np.testing.assert_array_equal(cache.x, np.arange(6.0).reshape(2, 3))
     assert cache.stride == (2, 1) and cache.pads == ((1, 1), (0, 0)) and cache.train is True
     with pytest.raises(AttributeError, match="no entry 'missing'"):
-        cache.missing
+        _ = cache.missing
     with pytest.raises(AttributeError):
-        cache._private
+        _ = cache._private
 
 
 def test_cache_round_trips_through_flatten_unflatten():
@@ -194,7 +194,8 @@ def _problem():
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((16, 2, 3)))  # flattened to 6 features by affine
     y = jnp.asarray(rng.integers(0, 4, 16))
-    params = {"w1": jnp.asarray(0.5 * rng.standard_normal((6, 10))), "b1": jnp.asarray(0.1 * rng.standard_normal(10)),
+    params = {"w1": jnp.asarray(0.5 * rng.standard_normal((6, 10))),
+              "b1": jnp.asarray(0.1 * rng.standard_normal(10)),
               "w2": jnp.asarray(0.5 * rng.standard_normal((10, 4))), "b2": jnp.zeros(4)}
     return params, x, y
 

@@ -206,7 +206,7 @@ def test_manual_and_nn_agree_on_output_state_and_gradients(train, shape, x64):
     def both(x, gamma, beta):
         results = []
         for bn in (fdl.nn.batch_norm, fdl.manual.batch_norm):
-            def loss(x, gamma, beta):
+            def loss(x, gamma, beta, bn=bn):
                 y, new_state = bn(x, gamma, beta, state, train=train)
                 return jnp.sum(y * g), (y, new_state)
             grads, aux = jax.grad(loss, argnums=(0, 1, 2), has_aux=True)(x, gamma, beta)

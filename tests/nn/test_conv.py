@@ -11,9 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference as ref
 
 import fdl
-import reference as ref
 
 CONVS = [pytest.param(fdl.nn.conv2d, id="nn"), pytest.param(fdl.manual.conv2d, id="manual")]
 
@@ -315,7 +315,8 @@ def test_manual_conv_backward_strided_same_float64(x64):
 
 # -- impl="auto" ----------------------------------------------------------------------
 
-YNN_CONVOLUTIONS = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"
+YNN_CONVOLUTIONS = ("--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,"
+                    "LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION")
 EIGEN_CONVOLUTIONS = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"
 
 

@@ -130,7 +130,7 @@ def test_gradient_is_the_mask(dropout):
     def forward_and_grad_of_sum(x):
         results = []
         for rate in (0.2, 0.5):
-            out, vjp = jax.vjp(lambda x: dropout(x, KEY, rate=rate, train=True), x)
+            out, vjp = jax.vjp(lambda x, rate=rate: dropout(x, KEY, rate=rate, train=True), x)
             results.append((out, vjp(jnp.ones_like(out))[0]))
         return results
 

@@ -11,8 +11,10 @@ import pytest
 
 import fdl
 
-MAX_POOLS = [pytest.param(fdl.nn.max_pool2d, id="nn-max"), pytest.param(fdl.manual.max_pool2d, id="manual-max")]
-AVG_POOLS = [pytest.param(fdl.nn.avg_pool2d, id="nn-avg"), pytest.param(fdl.manual.avg_pool2d, id="manual-avg")]
+MAX_POOLS = [pytest.param(fdl.nn.max_pool2d, id="nn-max"),
+             pytest.param(fdl.manual.max_pool2d, id="manual-max")]
+AVG_POOLS = [pytest.param(fdl.nn.avg_pool2d, id="nn-avg"),
+             pytest.param(fdl.manual.avg_pool2d, id="manual-avg")]
 POOLS = MAX_POOLS + AVG_POOLS
 
 
@@ -28,7 +30,7 @@ def _grad_of_sum(pool, x, size, stride):
 
 def _grads_of_sum(pools, x, size, stride):
     """The gradients of several poolings, compiled as one program."""
-    return jax.jit(lambda x: [jax.grad(lambda x: jnp.sum(p(x, size, stride)))(x) for p in pools])(x)
+    return jax.jit(lambda x: [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride)))(x) for p in pools])(x)
 
 
 def _window_counts(h, w, size, stride):
@@ -237,7 +239,8 @@ def test_avg_pool_forward_matches_reduce_window(size, stride, dtype, x64):
 def test_pool_gradient_equals_reduce_window_gradient(kind, size, stride):
     x = _distinct(_shape_for(size, stride), seed=7)
     g = np.random.default_rng(8).standard_normal(_reference(kind, x, size, stride).shape).astype(np.float32)
-    pools = (fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max" else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d)
+    pools = ((fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max"
+             else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d))
     reference = lambda x, size, stride: _reference(kind, x, size, stride)  # noqa: E731
     loss = lambda p: (lambda x: jnp.sum(p(x, size, stride) * g))  # noqa: E731
     ref, *grads = jax.jit(lambda x: [jax.grad(loss(p))(x) for p in (reference, *pools)])(x)
@@ -286,7 +289,8 @@ def test_max_pool_ties_go_to_first_maximum_in_row_major_order(size, stride):
                     expected[n, i * sh + p, j * sw + q, c] += g[n, i, j, c]
     reference = lambda x, size, stride: _reference("max", x, size, stride)  # noqa: E731
     pools = (fdl.nn.max_pool2d, fdl.manual.max_pool2d, reference)
-    grads = jax.jit(lambda x: [jax.grad(lambda x: jnp.sum(p(x, size, stride) * g))(x) for p in pools])(x)
+    grads = jax.jit(
+        lambda x: [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride) * g))(x) for p in pools])(x)
     for grad in grads:
         np.testing.assert_allclose(grad, expected, rtol=1e-6)
 
@@ -296,7 +300,8 @@ def test_max_pool_ties_go_to_first_maximum_in_row_major_order(size, stride):
 def test_pool_gradient_keeps_dtype(pool, dtype, x64):
     x = jnp.asarray(_distinct((1, 4, 6, 2)), dtype)
     for size, stride in [(2, 2), (2, 1)]:
-        grad = jax.jit(jax.grad(lambda x: jnp.sum(pool(x, size, stride).astype(jnp.float32))))(x)
+        grad = jax.jit(jax.grad(
+            lambda x, size=size, stride=stride: jnp.sum(pool(x, size, stride).astype(jnp.float32))))(x)
         assert grad.dtype == dtype
 
 

@@ -151,7 +151,7 @@ def test_adamw_decay_follows_the_schedule():
     opt = optim.adamw(optim.step_decay(0.1, every=1, factor=0.5), weight_decay=1.0)
     state = opt.init(params)
     x = params
-    for step in range(3):
+    for _ in range(3):
         x, state = opt.update(x, jnp.zeros_like(x), state)
     # Decay factors (1 - lr_t * wd) with lr_t = 0.1, 0.05, 0.025.
     np.testing.assert_allclose(x, 0.9 * 0.95 * 0.975, rtol=1e-6)

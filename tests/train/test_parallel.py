@@ -144,7 +144,7 @@ def test_two_processes_match_one_process(tmp_path):
         assert sorted(got.files) == sorted(reference), i
         for k in reference:
             _assert_same(got[k], reference[k], f"process {i}: {k}")
-    for name, _, _, params, state in trained:
+    for name, _, _, params, _state in trained:
         ckpt = train.load_checkpoint(tmp_path / f"{name}.npz")
         assert ckpt["epoch"] == worker.problems()[name][2]["epochs"]
         for a, b in zip(jax.tree.leaves(ckpt["params"]), jax.tree.leaves(params)):
