@@ -145,7 +145,8 @@ def test_train_without_matplotlib_keeps_its_results_and_says_plots_skipped(
     for name in ("matplotlib", "matplotlib.pyplot"):
         monkeypatch.setitem(sys.modules, name, None)  # `import matplotlib` now fails
     out = tmp_path / "run"
-    assert cli.main(["train", "--model", "softmax", "--epochs", "1", "--out", str(out)]) == 0
+    assert cli.main(["train", "--model", "softmax", "--epochs", "1", "--schedule", "constant",
+                     "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "fdl train: plots skipped (plots need matplotlib" in captured.out + captured.err
     assert sorted(os.listdir(out)) == ["checkpoint.npz", "metrics.json"]

