@@ -46,7 +46,7 @@ def fdl_runner(model, optimizer, x, y, batch, seed=0):
     n = x.shape[0]
     loop = fdl.train.choose_loop(model)
     epoch = _loop._compiled_epoch(
-        model, fdl.losses.softmax_cross_entropy, optimizer, 0.0, batch, n, loop, None
+        model, fdl.losses.softmax_cross_entropy, optimizer, batch, n, loop, None
     )
     params, state = model.init(jax.random.key(seed), tuple(x.shape[1:]))
     # Fresh buffers: the epoch donates them, and optimizer states may share one buffer.
@@ -56,7 +56,7 @@ def fdl_runner(model, optimizer, x, y, batch, seed=0):
 
     def run():
         nonlocal carry
-        params, state, opt_state, losses, _ = epoch(*carry, xd, yd, perm_key, drop_key)
+        params, state, opt_state, losses, _ = epoch(*carry, {}, xd, yd, perm_key, drop_key)
         carry = (params, state, opt_state)
         losses.block_until_ready()
 

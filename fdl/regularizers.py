@@ -12,6 +12,36 @@ import jax.numpy as jnp
 from fdl import _checks
 
 
+def weight_mask(params):
+    """Which leaves of ``params`` are *weights*: a tree of bools, True where ``ndim >= 2``.
+
+    The one definition fdl uses for "the weights" -- in ``fit(reg=...)``'s penalty, in
+    weight decay's default mask (``fdl.optim.decay_mask_skip_biases``), in the update
+    ratios and the gradient checks. Dense weights ``(D_in, D_out)``, conv kernels
+    ``(KH, KW, C_in, C_out)`` and maxout's ``(pieces, D_in, D_out)`` are weights; biases,
+    batch-norm ``gamma``/``beta`` ``(C,)`` and scalars are not: they set a unit's offset
+    and scale, not its complexity (lecture: "Regularization"). For fdl's layers these
+    are exactly the leaves named ``"w"``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> weight_mask({"w": jnp.zeros((3, 2)), "b": jnp.zeros(2)})
+      {'b': False, 'w': True}
+    """
+    return jax.tree_util.tree_map(lambda leaf: jnp.ndim(leaf) >= 2, params)
+
+
+def weight_paths(params):
+    """``[(path, leaf)]`` of the weights of ``params`` (see ``weight_mask``), in tree order."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(params)
+    return [(path, leaf) for path, leaf in flat if jnp.ndim(leaf) >= 2]
+
+
+def weights(params):
+    """The weight leaves of ``params`` (see ``weight_mask``) as a list, in tree order."""
+    return [leaf for _, leaf in weight_paths(params)]
+
+
 def check_params(params):
     """The floating leaves of ``params``; raises if there are none or one is not float."""
     return _leaves(params)

@@ -2,8 +2,9 @@
 
 The lecture's recipe: sample ``lr`` and ``reg`` log-uniformly (each decade gets the same
 share of trials), train each configuration for a few epochs, compare validation
-accuracies, stop a run as soon as its loss exceeds 3x its initial loss, and optionally
-narrow the ranges around the best trials and search again (coarse to fine).
+accuracies, stop a run as soon as its loss exceeds 3x its initial loss (``fit``'s
+divergence rule: a moving mean over 10 steps, so one noisy minibatch does not), and
+optionally narrow the ranges around the best trials and search again (coarse to fine).
 
 Every trial starts from the same initial weights and runs the same compiled epoch: the
 learning rate and the L2 strength enter it as traced values, so the whole search
@@ -26,7 +27,7 @@ from fdl.commands._errors import UsageError
 # Dense models only: each epoch runs as one lax.scan, which is slow for convolutions on
 # CPU (see PERFORMANCE.md); tune conv nets with repeated `fdl train` runs instead.
 MODELS = ("softmax", "linear-svm", "mlp")
-DIVERGENCE_FACTOR = 3.0
+DIVERGENCE_FACTOR = 3.0  # the lecture's 3x, as fdl.train.fit
 
 
 def register(subparsers):
@@ -92,10 +93,10 @@ def _validate(args):
 class TrialRunner:
     """Trains one model from fixed initial weights for any ``(lr, reg)``, compiled once.
 
-    ``epoch(params, state, opt_state, lr, reg, x, y, perm_key, drop_key)`` is one jitted
-    ``lax.scan`` over the minibatches of a shuffled epoch, minimising
-    ``loss(scores, y) + reg * sum w^2`` (weights only, as ``fdl.train.fit`` does) with
-    the update rule built inside the trace from the traced ``lr``.
+    Each epoch is ``fdl.train.fit``'s own compiled epoch (one ``lax.scan`` over the
+    shuffled minibatches, the same step, keys and weights penalised), with the update
+    rule built inside the trace from the traced ``lr`` and the traced ``reg``; a trial
+    stops by ``fit``'s divergence rule (``fdl.train._divergence``).
     """
 
     def __init__(self, model, loss, optimizer_name, train, val, batch_size, key):
@@ -103,6 +104,7 @@ class TrialRunner:
         import jax.numpy as jnp
 
         from fdl import optim
+        from fdl.train import _loop
 
         self.x, self.y = jnp.asarray(train[0]), jnp.asarray(train[1])
         self.x_val, self.y_val = jnp.asarray(val[0]), jnp.asarray(val[1])
@@ -111,11 +113,11 @@ class TrialRunner:
             raise UsageError(f"--batch-size {batch_size} exceeds the {n} training examples")
         self.model, self.loss = model, loss
         self.make_optimizer = getattr(optim, optimizer_name)
-        self.batch_size, self.steps = batch_size, n // batch_size
         init_key, self.train_key = jax.random.split(key)
         self.params, self.state = model.init(init_key, tuple(self.x.shape[1:]))
         self.init_opt = jax.jit(lambda params, lr: self.make_optimizer(lr).init(params))
-        self.epoch = jax.jit(partial(_train_epoch, self))
+        self.epoch = _loop._compiled_epoch(model, loss, self.make_optimizer, batch_size, n,
+                                           "scan", None)
         self.accuracy = jax.jit(partial(_accuracy, self))
 
     def run(self, lr, reg, epochs):
@@ -123,44 +125,25 @@ class TrialRunner:
         import jax
         import numpy as np
 
-        from fdl import tune
+        from fdl.train import _divergence, _steps
 
-        params, state = self.params, self.state
+        # Fresh copies: the compiled epoch donates its params, state and optimizer state.
+        params, state = jax.tree.map(lambda a: a.copy(), (self.params, self.state))
         opt_state = self.init_opt(params, lr)
+        hyper = _steps.hyperparameters(reg, lr=lr)
         losses = []
         for e in range(epochs):
-            perm_key, drop_key = jax.random.split(jax.random.fold_in(self.train_key, e))
-            params, state, opt_state, epoch_losses = self.epoch(
-                params, state, opt_state, lr, reg, self.x, self.y, perm_key, drop_key)
-            losses.extend(np.asarray(epoch_losses, dtype=np.float64).tolist())
-            # The lecture's rule: stop once the cost exceeds 3x the initial cost.
-            if tune.diverged(losses, factor=DIVERGENCE_FACTOR):
+            perm_key, drop_key = _steps.epoch_keys(self.train_key, e)
+            params, state, opt_state, epoch_losses, _ = self.epoch(
+                params, state, opt_state, hyper, self.x, self.y, perm_key, drop_key)
+            epoch_losses = np.asarray(epoch_losses, dtype=np.float64)
+            losses.extend(epoch_losses.tolist())
+            # fit's rule: the loss's moving mean past 3x the initial loss, or NaN/inf.
+            if _divergence.explosion(epoch_losses, losses[0], DIVERGENCE_FACTOR) is not None:
                 return None, losses, e + 1
         # Correct predictions counted on device, divided on the host: an exact fraction.
         correct = int(self.accuracy(params, state, self.x_val, self.y_val))
         return correct / self.x_val.shape[0], losses, epochs
-
-
-def _train_epoch(runner, params, state, opt_state, lr, reg, x, y, perm_key, drop_key):
-    """One epoch of ``fit``'s own training step, scanned, with ``lr`` and ``reg`` traced
-    (so that every trial of the search reuses one compiled program)."""
-    import jax
-    import jax.numpy as jnp
-    from jax import lax
-
-    from fdl.train import _steps
-
-    step = _steps.make_step(runner.model, runner.loss, runner.make_optimizer(lr), reg,
-                            runner.batch_size)
-    perm = jax.random.permutation(perm_key, x.shape[0])
-
-    def body(carry, i):
-        *carry, value = step(*carry, x, y, perm, i, drop_key)
-        return tuple(carry), value
-
-    (params, state, opt_state), losses = lax.scan(
-        body, (params, state, opt_state), jnp.arange(runner.steps, dtype=jnp.int32))
-    return params, state, opt_state, losses
 
 
 def _accuracy(runner, params, state, x, y):

@@ -7,7 +7,8 @@ checked end to end on the training objective
 
     J(params) = softmax_cross_entropy(model(x; params), y) + reg * sum_w ||w||^2
 
-(the penalty on the ``"w"`` leaves only, as ``fdl.train.fit`` applies it). Three
+(the penalty on the weights only, ``fdl.regularizers.weights``, as ``fdl.train.fit``
+applies it). Three
 gradients of ``J`` with respect to every parameter are compared, in float64:
 
 * the ``manual=True`` build, whose every layer and loss backpropagates through the
@@ -141,9 +142,7 @@ def _random_like(shapes, rng):
     return jax.tree_util.tree_map_with_path(fill, shapes)
 
 
-def _penalised_weights(params):
-    return [leaf for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]
-            if getattr(path[-1], "key", None) == "w"]
+_penalised_weights = regularizers.weights  # the weights fit penalises (ndim >= 2)
 
 
 def _leaf_name(path):

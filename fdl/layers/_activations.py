@@ -7,24 +7,29 @@ import functools
 import math
 
 from fdl import _checks
+from fdl._config import configured
 from fdl.layers._core import ops, stateless
 
 
+@configured
 def Relu(*, manual=False):
     """ReLU, ``max(0, x)``."""
     return stateless(ops(manual).relu, "Relu")
 
 
+@configured
 def Tanh(*, manual=False):
     """Hyperbolic tangent."""
     return stateless(ops(manual).tanh, "Tanh")
 
 
+@configured
 def Sigmoid(*, manual=False):
     """Logistic sigmoid ``1 / (1 + e^-x)``."""
     return stateless(ops(manual).sigmoid, "Sigmoid")
 
 
+@configured
 def LeakyRelu(negative_slope=0.01, *, manual=False):
     """Leaky ReLU, ``max(a x, x)`` with ``a = negative_slope`` in ``[0, 1)``."""
     name = f"LeakyRelu({negative_slope})"
@@ -36,6 +41,7 @@ def LeakyRelu(negative_slope=0.01, *, manual=False):
     return stateless(fn, name)
 
 
+@configured
 def Elu(alpha=1.0, *, manual=False):
     """ELU: ``x`` for ``x > 0``, ``alpha (e^x - 1)`` otherwise."""
     name = f"Elu({alpha})"
@@ -46,6 +52,7 @@ def Elu(alpha=1.0, *, manual=False):
     return stateless(functools.partial(ops(manual).elu, alpha=alpha), name)
 
 
+@configured
 def Flatten(*, manual=False):
     """Flattens each example: ``(N, d1, d2, ...) -> (N, d1*d2*...)``."""
     return stateless(ops(manual).flatten, "Flatten", output_shape=lambda shape: (math.prod(shape),))
@@ -60,6 +67,7 @@ ACTIVATIONS = {
 }
 
 
+@configured
 def activation(name, *, manual=False):
     """The activation layer called ``name`` (``"relu"``, ``"tanh"``, ``"sigmoid"``,
     ``"leaky_relu"``, ``"elu"``), with default options."""

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from fdl import _checks
 from fdl import init as _init
 from fdl import nn as _nn
+from fdl._config import configured
 from fdl.layers._core import Layer, check_input_shape, check_train, ops, positive_int
 from fdl.layers._dense import _check_initializer
 from fdl.nn import _conv as _conv_impl
@@ -57,6 +58,7 @@ def _describe(features, kernel, stride, padding):
     return f"Conv({features}, {kernel[0]}x{kernel[1]}, stride {st}, pad {pad})"
 
 
+@configured
 def Conv(features, kernel_size, stride=1, padding=0, w_init=_init.kaiming_normal,
          b_init=_init.zeros, *, impl="auto", manual=False):
     """2-D convolution on NHWC images with HWIO filters (``fdl.nn.conv2d``).

@@ -21,7 +21,10 @@ one entry per sublayer, so ``params[0]["w"]`` is the first layer's weights.
 
 ``Layer`` is a frozen dataclass, not a NamedTuple, so that JAX does not treat it as a
 pytree: it can be closed over or passed as a static argument of ``jax.jit``
-(``jax.jit(model.apply, static_argnames="train")``), and it is hashable.
+(``jax.jit(model.apply, static_argnames="train")``), and it is hashable. Layers made by
+fdl's builders compare and hash by the call that built them (``Dense(10) == Dense(10)``,
+see ``fdl._config``), so identically built models share their compiled training loops;
+a hand-made ``Layer(init, apply, ...)`` is equal only to itself.
 """
 
 import dataclasses
@@ -32,9 +35,10 @@ import numpy as np
 
 from fdl import manual as _manual
 from fdl import nn as _nn
+from fdl._config import configured
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Layer:
     """A layer: ``init``, ``apply``, ``output_shape`` and a ``name``.
 
@@ -46,6 +50,8 @@ class Layer:
       needs_key: True if ``apply`` draws random numbers in training (dropout); ``serial``
         hands a fresh sub-key only to such layers.
       sublayers: the layers of a ``serial`` model (empty for a single layer).
+      config: the builder call that made the layer (``fdl._config``), or None; layers
+        with equal configs are equal.
     """
 
     init: Callable
@@ -54,6 +60,21 @@ class Layer:
     name: str
     needs_key: bool = False
     sublayers: tuple = ()
+    config: object = None
+
+    def _identity(self):
+        if self.config is None:  # hand-made: its functions are what it is
+            return (self.init, self.apply, self.output_shape, self.name, self.needs_key,
+                    self.sublayers)
+        return self.config, self.sublayers
+
+    def __eq__(self, other):
+        if not isinstance(other, Layer):
+            return NotImplemented
+        return self is other or self._identity() == other._identity()
+
+    def __hash__(self):
+        return hash(self._identity())
 
     def __repr__(self):
         if self.sublayers:
@@ -168,6 +189,7 @@ def _located(err, index, layer):
     return type(err)(f"{where}: {message}")
 
 
+@configured
 def serial(*layers):
     """Composes layers in sequence: ``serial(f, g, h)`` computes ``h(g(f(x)))``.
 

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from fdl import init as _init
+from fdl._config import configured
 from fdl.layers._core import Layer, check_input_shape, check_train, ops, positive_int
 
 
@@ -17,6 +18,7 @@ def _check_initializer(fn, argname, name):
     return fn
 
 
+@configured
 def Dense(features, w_init=_init.kaiming_normal, b_init=_init.zeros, *, manual=False):
     """Fully connected layer: every output unit sees every input, ``out = x W + b``.
 

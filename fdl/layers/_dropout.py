@@ -1,9 +1,11 @@
 """Inverted dropout as a layer (lecture: "Regularization: Dropout")."""
 
 from fdl import _checks
+from fdl._config import configured
 from fdl.layers._core import Layer, check_input_shape, check_train, ops
 
 
+@configured
 def Dropout(rate, *, manual=False):
     """Inverted dropout: in training each unit is zeroed with probability ``rate`` and
     survivors are scaled by ``1 / (1 - rate)``; at evaluation it is the identity.

@@ -4,9 +4,11 @@ import jax.numpy as jnp
 
 from fdl import _checks
 from fdl import nn as _nn
+from fdl._config import configured
 from fdl.layers._core import Layer, check_input_shape, check_train, ops
 
 
+@configured
 def BatchNorm(momentum=0.9, eps=1e-5, *, manual=False):
     """Batch norm over every axis but the last (spatial batch norm for NHWC maps).
 

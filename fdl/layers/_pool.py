@@ -5,6 +5,7 @@ unchanged; no padding (the notes: "it is not common to use zeroing for pooling")
 """
 
 from fdl import _checks
+from fdl._config import configured
 from fdl.layers._conv import spatial_output
 from fdl.layers._core import Layer, check_train, ops
 
@@ -39,6 +40,7 @@ def _pool_layer(kind, size, stride, manual):
     return Layer(init, apply, output_shape, name)
 
 
+@configured
 def MaxPool(size=2, stride=2, *, manual=False):
     """Max pooling over ``size x size`` windows with step ``stride`` (``fdl.nn.max_pool2d``).
 
@@ -48,6 +50,7 @@ def MaxPool(size=2, stride=2, *, manual=False):
     return _pool_layer("MaxPool", size, stride, manual)
 
 
+@configured
 def AvgPool(size=2, stride=2, *, manual=False):
     """Average pooling over ``size x size`` windows with step ``stride`` (``fdl.nn.avg_pool2d``)."""
     return _pool_layer("AvgPool", size, stride, manual)

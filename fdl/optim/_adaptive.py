@@ -12,6 +12,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from fdl._config import configured
 from fdl.optim import _base, _weight_decay
 
 
@@ -100,6 +101,7 @@ def _adamw_leaf(x, dx, m, v, t, lr, beta1, beta2, eps, weight_decay):
     return x, m, v
 
 
+@configured
 def adagrad(lr, eps=1e-7):
     """AdaGrad: each coordinate's step is divided by the root of its summed squared gradients.
 
@@ -146,6 +148,7 @@ def adagrad(lr, eps=1e-7):
     return _base.Optimizer(init, update)
 
 
+@configured
 def rmsprop(lr, decay_rate=0.99, eps=1e-7):
     """RMSProp: AdaGrad with a leaky cache, so the step size does not decay to zero.
 
@@ -190,6 +193,7 @@ def rmsprop(lr, decay_rate=0.99, eps=1e-7):
     return _base.Optimizer(init, update)
 
 
+@configured
 def adam(lr, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam: momentum on the gradient and RMSProp scaling, both bias-corrected.
 
@@ -230,6 +234,7 @@ def adam(lr, beta1=0.9, beta2=0.999, eps=1e-8):
     return _adam_optimizer(schedule, leaf_rule, "adam", decay_mask=None)
 
 
+@configured
 def adamw(lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, mask=None):
     """AdamW: Adam with weight decay decoupled from the gradient.
 

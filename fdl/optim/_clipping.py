@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from fdl import regularizers
+from fdl._config import configured
 from fdl.optim import _base
 
 
@@ -104,6 +105,7 @@ def max_norm_project(params, c):
     return regularizers.max_norm(params, _base.positive_float(c, "c"))
 
 
+@configured
 def chain_clip(optimizer, max_norm):
     """Wraps an optimizer so that it clips the gradients by global norm first.
 
@@ -131,6 +133,7 @@ def chain_clip(optimizer, max_norm):
     return _base.Optimizer(optimizer.init, update)
 
 
+@configured
 def with_max_norm(optimizer, c):
     """Wraps an optimizer so that every update is followed by ``max_norm_project(params, c)``.
 

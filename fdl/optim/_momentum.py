@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import jax
 
+from fdl._config import configured
 from fdl.optim import _base
 
 
@@ -63,6 +64,7 @@ def _nesterov_leaf(x, dx, v, lr, mu):
     return x, v
 
 
+@configured
 def sgd(lr):
     """Vanilla (stochastic) gradient descent.
 
@@ -105,6 +107,7 @@ def sgd(lr):
     return _base.Optimizer(init, update)
 
 
+@configured
 def momentum(lr, mu=0.9):
     """Gradient descent with (heavy-ball) momentum, in the notes' form.
 
@@ -132,6 +135,7 @@ def momentum(lr, mu=0.9):
     return _velocity_optimizer(schedule, mu, _momentum_leaf, "momentum")
 
 
+@configured
 def nesterov(lr, mu=0.9):
     """Nesterov's accelerated gradient, in the notes' rewritten (look-ahead) form.
 

@@ -20,6 +20,7 @@ import math
 
 import jax.numpy as jnp
 
+from fdl._config import configured
 from fdl.optim import _base
 
 
@@ -27,6 +28,7 @@ def _as_float_step(step):
     return jnp.asarray(step).astype(_base.default_float())
 
 
+@configured
 def constant(a0):
     """The constant schedule ``a(t) = a0`` (what a float ``lr`` becomes).
 
@@ -40,6 +42,7 @@ def constant(a0):
     return _base.make_schedule(a0, "a0")
 
 
+@configured
 def step_decay(a0, every, factor=0.5):
     """Step decay: ``a(t) = a0 * factor**floor(t / every)``.
 
@@ -70,6 +73,7 @@ def step_decay(a0, every, factor=0.5):
     return schedule
 
 
+@configured
 def exponential_decay(a0, k):
     """Exponential decay: ``a(t) = a0 * exp(-k t)``.
 
@@ -90,6 +94,7 @@ def exponential_decay(a0, k):
     return schedule
 
 
+@configured
 def inverse_time_decay(a0, k):
     """1/t decay: ``a(t) = a0 / (1 + k t)``.
 
@@ -110,6 +115,7 @@ def inverse_time_decay(a0, k):
     return schedule
 
 
+@configured
 def cosine_decay(a0, total_steps, final=0.0):
     """Cosine decay from ``a0`` to ``final`` over ``total_steps`` updates, then ``final``.
 
@@ -144,6 +150,7 @@ def cosine_decay(a0, total_steps, final=0.0):
     return schedule
 
 
+@configured
 def join_schedules(schedules, boundaries):
     """Runs schedules one after another, switching at the given steps.
 
@@ -191,6 +198,7 @@ def join_schedules(schedules, boundaries):
     return schedule
 
 
+@configured
 def warmup(schedule, warmup_steps, start=0.0):
     """A linear warm-up from ``start`` to ``schedule``, which then runs from its step 0.
 

@@ -10,13 +10,16 @@ that builds one from ``params``.
 import jax
 import jax.numpy as jnp
 
+from fdl import regularizers as _regularizers
+
 
 def decay_mask_skip_biases(params):
     """A decay mask that is True for weight matrices and kernels, False for biases.
 
-    A leaf is decayed when ``ndim >= 2``: dense weights ``(D_in, D_out)`` and conv
-    kernels ``(KH, KW, C_in, C_out)``; biases, batch-norm ``gamma``/``beta`` ``(C,)`` and
-    scalars are not.
+    A leaf is decayed when it is a weight in the sense of ``fdl.regularizers.weight_mask``
+    (``ndim >= 2``: dense weights ``(D_in, D_out)`` and conv kernels ``(KH, KW, C_in,
+    C_out)``); biases, batch-norm ``gamma``/``beta`` ``(C,)`` and scalars are not -- the
+    same leaves ``fit(reg=...)`` penalises.
 
     Args:
       params: a pytree of arrays.
@@ -28,7 +31,7 @@ def decay_mask_skip_biases(params):
       >>> decay_mask_skip_biases({"w": jnp.zeros((3, 2)), "b": jnp.zeros(2)})
       {'b': False, 'w': True}
     """
-    return jax.tree.map(lambda x: jnp.ndim(x) >= 2, params)
+    return _regularizers.weight_mask(params)
 
 
 def check_mask_type(mask):

@@ -12,7 +12,7 @@ import numpy as np
 from fdl import _compiler
 from fdl import optim as _optim
 from fdl._io import remove_stale_temporaries
-from fdl.train import _parallel, _precision, _steps, _validation
+from fdl.train import _divergence, _parallel, _precision, _steps, _validation
 from fdl.train._checkpoint import load_checkpoint, save_checkpoint
 from fdl.train._history import History
 from fdl.train._progress import Progress
@@ -148,7 +148,7 @@ def predict(model, params, state, x, *, batch_size=1000, compute_dtype=None):
 
 def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         devices=None, params=None, state=None, reg=0.0, loop="auto", checkpoint=None,
-        resume=None, progress=None, divergence_factor=3.0, augment=None,
+        resume=None, progress=None, divergence_factor=_divergence.FACTOR, augment=None,
         compute_dtype=None, meta=None):
     """Trains ``model`` on ``data`` with minibatch gradient descent.
 
@@ -181,8 +181,9 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
       params, state: start from these instead of ``model.init`` (they are copied, never
         modified). ``model.init`` uses ``x``'s dtype when it is a float dtype.
       reg: L2 strength ``lambda``: the objective is ``loss + lambda * sum w**2`` over the
-        leaves named ``"w"`` only (dense and conv weights); biases and batch-norm
-        parameters are not penalised. ``history["loss"]`` records this objective.
+        weights only (``fdl.regularizers.weights``: dense and conv weights, the leaves
+        with ``ndim >= 2``); biases and batch-norm parameters are not penalised.
+        ``history["loss"]`` records this objective.
       loop: ``"scan"`` (each epoch is one compiled ``lax.scan``), ``"steps"`` (a Python
         loop of jitted steps with donated buffers) or ``"auto"``: ``"steps"`` when the
         model contains a ``Conv`` layer (XLA:CPU runs conv backprop inside a loop body
@@ -296,8 +297,8 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
             init_key, train_key = jax.random.split(key)
 
     steps = n // batch_size
-    args = (model, loss, optimizer, reg, batch_size, n, loop, batch_sharding, augment,
-            compute_dtype)
+    args = (model, loss, optimizer, batch_size, n, loop, batch_sharding, augment, compute_dtype)
+    hyper = _steps.hyperparameters(reg)  # traced: another reg reuses the compiled epoch
     misses = _compiled_epoch.cache_info().misses
     try:
         hash(args)
@@ -324,14 +325,14 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         reporter.start_epoch()
         t0 = time.perf_counter()
         params, state, opt_state, losses, ratios = run_epoch(
-            params, state, opt_state, x, y, perm_key, drop_key,
+            params, state, opt_state, hyper, x, y, perm_key, drop_key,
             report=lambda done, value, epoch=epoch: reporter.step(epoch, epochs, done, steps, value),
         )
         losses = np.asarray(jax.device_get(losses), dtype=np.float64)
         elapsed = time.perf_counter() - t0
         if first_loss is None:
             first_loss = _initial_loss(losses)
-        bad = _divergence(losses, first_loss, divergence_factor)
+        bad = _divergence.explosion(losses, first_loss, divergence_factor)
         if bad is not None:
             lr = float(_optim.current_lr(opt_state))
             raise TrainingDiverged(
@@ -371,9 +372,8 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
     return params, state, history
 
 
-# Losses are compared as moving averages over this many steps: one noisy minibatch
-# (small batches, a lucky first batch) must not stop a healthy run.
-DIVERGENCE_WINDOW = 10
+# The moving mean's length of the divergence rule (fdl.train._divergence).
+DIVERGENCE_WINDOW = _divergence.WINDOW
 
 
 def _initial_loss(losses):
@@ -381,62 +381,59 @@ def _initial_loss(losses):
     return float(losses[0])
 
 
-def _divergence(losses, initial, factor):
-    """A description of the first sign of divergence in an epoch's losses, or None."""
-    finite = np.isfinite(losses)
-    if not finite.all():
-        i = int(np.argmin(finite))
-        return f"the loss became {losses[i]} at step {i + 1} of the epoch"
-    if factor is not None and math.isfinite(initial):
-        w = min(DIVERGENCE_WINDOW, len(losses))
-        smooth = np.convolve(losses, np.ones(w) / w, mode="valid")
-        over = smooth > factor * abs(initial)
-        if over.any():
-            i = int(np.argmax(over))
-            return (
-                f"the loss averaged {smooth[i]:.4g} over steps {i + 1}-{i + w} of the "
-                f"epoch, more than {factor:g}x the initial loss"
-            )
-    return None
-
-
 @functools.lru_cache(maxsize=16)
-def _compiled_epoch(model, loss, optimizer, reg, batch_size, n, loop, batch_sharding,
+def _compiled_epoch(model, loss, optimizer, batch_size, n, loop, batch_sharding,
                     augment=None, compute_dtype=None):
-    """The epoch function, cached so that repeated ``fit`` calls with the same model,
-    loss and optimizer objects (a resumed run, a sweep over epochs) compile once."""
-    step = _steps.make_step(model, loss, optimizer, reg, batch_size, batch_sharding, augment,
+    """The epoch function ``epoch(params, state, opt_state, hyper, x, y, perm_key, drop_key,
+    report=None)``, cached by value: models, optimizers and augmentations built by fdl
+    compare by their configuration (``fdl._config``), so a resumed run, a second ``fit``
+    with a freshly built but identical model, or a search over ``reg`` (traced, in
+    ``hyper``) compiles once. ``optimizer`` may be a builder ``lr -> Optimizer``; then
+    ``hyper`` carries the traced ``lr`` (``_steps.hyperparameters``)."""
+    step = _steps.make_step(model, loss, optimizer, batch_size, batch_sharding, augment,
                             compute_dtype)
     if loop == "scan":
         scanned = _steps.make_scan_epoch(step, n // batch_size, n)
 
-        def epoch(params, state, opt_state, x, y, perm_key, drop_key, report=None):
+        def epoch(params, state, opt_state, hyper, x, y, perm_key, drop_key, report=None):
             del report  # one compiled call: nothing to report until it returns
-            return scanned(params, state, opt_state, x, y, perm_key, drop_key)
+            return scanned(params, state, opt_state, hyper, x, y, perm_key, drop_key)
     else:
         epoch = _make_steps_epoch(step, n // batch_size, n)
     return epoch
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _permutation(key, n):
+    return jax.random.permutation(key, n)
+
+
+@jax.jit
+def _copy_weights(params):
+    return [jnp.array(w, copy=True) for w in _steps.weights(params)]
+
+
+@jax.jit
+def _update_ratios(before, params):
+    return _steps.update_ratios(before, _steps.weights(params))
+
+
 def _make_steps_epoch(step, steps, n):
     """An epoch as a Python loop of one jitted, donating step (for conv models on CPU)."""
     jstep = _compiler.jit(step, donate_argnums=(0, 1, 2))
-    permute = jax.jit(lambda k: jax.random.permutation(k, n))
-    copy_w = jax.jit(lambda p: [jnp.array(w, copy=True) for w in _steps.weights(p)])
-    ratio = jax.jit(lambda before, p: _steps.update_ratios(before, _steps.weights(p)))
 
-    def epoch(params, state, opt_state, x, y, perm_key, drop_key, report=None):
-        perm = permute(perm_key)
+    def epoch(params, state, opt_state, hyper, x, y, perm_key, drop_key, report=None):
+        perm = _permutation(perm_key, n)
         losses = []
         for i in range(steps):
             if i == steps - 1:
-                before = copy_w(params)
+                before = _copy_weights(params)
             params, state, opt_state, value = jstep(
-                params, state, opt_state, x, y, perm, jnp.int32(i), drop_key
+                params, state, opt_state, hyper, x, y, perm, jnp.int32(i), drop_key
             )
             losses.append(value)
             if report is not None:
                 report(i + 1, value.item)
-        return params, state, opt_state, jnp.stack(losses), ratio(before, params)
+        return params, state, opt_state, jnp.stack(losses), _update_ratios(before, params)
 
     return epoch

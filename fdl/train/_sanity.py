@@ -190,8 +190,8 @@ def check_regularization_raises_loss(model, data, loss, key, *, reg=SANITY_REG,
                                      params=None, state=None):
     """Check 2: adding ``reg * sum w**2`` makes the initial loss go up.
 
-    The penalty is the one ``fit(reg=...)`` adds: the L2 norm squared of every weight
-    leaf named ``"w"`` (biases and batch-norm parameters excluded).
+    The penalty is the one ``fit(reg=...)`` adds: the L2 norm squared of the weights,
+    ``fdl.regularizers.weights`` (biases and batch-norm parameters excluded).
 
     Returns:
       ``SanityResult("regularization_raises_loss", passed, measured, expected, message)``

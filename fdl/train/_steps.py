@@ -25,22 +25,13 @@ def epoch_keys(train_key, epoch):
     return perm_key, drop_key
 
 
-def weight_paths(params):
-    """``[(path, leaf)]`` of every leaf named ``"w"`` in a params tree."""
-    flat, _ = jax.tree_util.tree_flatten_with_path(params)
-    return [
-        (path, leaf) for path, leaf in flat
-        if path and isinstance(path[-1], jax.tree_util.DictKey) and path[-1].key == "w"
-    ]
-
-
-def weights(params):
-    """The ``"w"`` leaves of ``params`` (the weights; biases and batch-norm params excluded)."""
-    return [leaf for _, leaf in weight_paths(params)]
+# The one definition of "the weights" (penalised, decayed, reported): leaves with ndim >= 2.
+weight_paths = _regularizers.weight_paths
+weights = _regularizers.weights
 
 
 def layer_labels(model, params):
-    """Readable labels of the layers holding a ``"w"``: ``"<index path>:<layer name>"``."""
+    """Readable labels of the layers holding a weight: ``"<index path>:<layer name>"``."""
     labels = []
     for path, _ in weight_paths(params):
         layer, indices = model, []
@@ -87,33 +78,57 @@ def apply_augment(augment, key, xb):
     return out
 
 
-def _is_zero(reg):
-    """Whether ``reg`` is a concrete zero (a traced ``reg`` may be anything: not zero)."""
-    return isinstance(reg, (int, float)) and reg == 0
+def hyperparameters(reg=0.0, lr=None):
+    """The traced hyperparameters a step takes: ``{"reg": ..., "lr": ...}``.
+
+    A zero ``reg`` is left out (the step then computes no penalty at all); ``lr`` is given
+    only when the step builds its optimizer from it (``make_step(optimizer=builder)``).
+    Values are arrays of the default float dtype, so that changing them reuses the
+    compiled program: a search over ``lr`` and ``reg`` compiles once.
+    """
+    dtype = jnp.result_type(float)
+    hyper = {}
+    if not (isinstance(reg, (int, float)) and reg == 0):
+        hyper["reg"] = jnp.asarray(reg, dtype)
+    if lr is not None:
+        hyper["lr"] = jnp.asarray(lr, dtype)
+    return hyper
 
 
-def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None, augment=None,
+def make_step(model, loss, optimizer, batch_size, batch_sharding=None, augment=None,
               compute_dtype=None):
-    """``step(params, state, opt_state, x, y, perm, i, drop_key) -> (..., loss)``.
+    """``step(params, state, opt_state, hyper, x, y, perm, i, drop_key) -> (..., loss)``.
 
     Gathers minibatch ``i`` (rows ``perm[i*B:(i+1)*B]`` of the on-device ``x``, ``y``),
     applies ``augment(augment_key(drop_key, i), xb)`` when ``augment`` is given (inside
     the compiled step, so augmentation costs no extra dispatch), and takes one gradient
-    step on ``loss(scores, y) + reg * l2(weights)``. With ``compute_dtype`` (e.g.
-    bfloat16) the forward and backward passes run in that dtype while the loss, the
-    penalty, the gradients and the update stay in the parameters' dtype (``_precision``).
+    step on ``loss(scores, y) + reg * l2(weights)`` (``fdl.regularizers.weights``).
+    ``hyper`` (``hyperparameters``) holds the traced ``reg`` and, when ``optimizer`` is
+    a builder ``lr -> Optimizer`` (``fdl.optim.adam``) rather than an optimizer, the
+    traced ``lr`` it is built from. With ``compute_dtype`` (e.g. bfloat16) the forward
+    and backward passes run in that dtype while the loss, the penalty, the gradients and
+    the update stay in the parameters' dtype (``_precision``).
+
+    This is the one training step of fdl: ``fit``, the linear classifiers and ``fdl
+    tune`` all train through it.
     """
 
-    def objective(params, state, xb, yb, key):
+    def objective(params, state, xb, yb, key, reg):
         scores, new_state = _precision.apply_in(
             model, compute_dtype, params, state, xb, train=True, key=key
         )
         value = loss(scores, yb)
-        if not _is_zero(reg):
-            value = value + reg * _regularizers.l2(weights(params))
+        if reg is not None:
+            penalty = _regularizers.l2(weights(params))
+            value = value + reg.astype(penalty.dtype) * penalty
         return value, new_state
 
     grad_fn = jax.value_and_grad(objective, has_aux=True)
+
+    def update_rule(hyper):
+        if hasattr(optimizer, "update"):  # an Optimizer, or any object with init/update
+            return optimizer
+        return optimizer(hyper["lr"])
 
     def gather(x, y, perm, i):
         idx = lax.dynamic_slice_in_dim(perm, i * batch_size, batch_size)
@@ -125,20 +140,21 @@ def make_step(model, loss, optimizer, reg, batch_size, batch_sharding=None, augm
             yb = lax.with_sharding_constraint(yb, batch_sharding)
         return xb, yb
 
-    def on_batch(params, state, opt_state, xb, yb, i, drop_key):
+    def on_batch(params, state, opt_state, hyper, xb, yb, i, drop_key):
         if augment is not None:
             xb = apply_augment(augment, augment_key(drop_key, i), xb)
         key = jax.random.fold_in(drop_key, i) if model.needs_key else None
-        (value, state), grads = grad_fn(params, state, xb, yb, key)
-        params, opt_state = optimizer.update(params, grads, opt_state)
+        (value, state), grads = grad_fn(params, state, xb, yb, key, hyper.get("reg"))
+        params, opt_state = update_rule(hyper).update(params, grads, opt_state)
         return params, state, opt_state, value
 
-    def step(params, state, opt_state, x, y, perm, i, drop_key):
+    def step(params, state, opt_state, hyper, x, y, perm, i, drop_key):
         xb, yb = gather(x, y, perm, i)
-        return on_batch(params, state, opt_state, xb, yb, i, drop_key)
+        return on_batch(params, state, opt_state, hyper, xb, yb, i, drop_key)
 
     step.gather = gather
     step.on_batch = on_batch
+    step.update_rule = update_rule
     return step
 
 
@@ -154,15 +170,17 @@ def make_scan_epoch(step, steps, n):
     gather XLA may fuse into (and recompute inside) each consumer: on CPU, a weight
     gradient's transposed copy of the input fused with the gather ran 6x slower than
     one of a buffer (0.6 vs 0.1 ms for a 128x3072 batch). Same batches, same order.
+    The epoch's signature is ``epoch(params, state, opt_state, hyper, x, y, perm_key,
+    drop_key)``; params, state and optimizer state are donated.
     """
 
-    def epoch(params, state, opt_state, x, y, perm_key, drop_key):
+    def epoch(params, state, opt_state, hyper, x, y, perm_key, drop_key):
         perm = jax.random.permutation(perm_key, n)
 
         def body(carry, i):
             p, s, o, xb, yb = carry
             upcoming = step.gather(x, y, perm, i + 1)
-            p, s, o, value = step.on_batch(p, s, o, xb, yb, i, drop_key)
+            p, s, o, value = step.on_batch(p, s, o, hyper, xb, yb, i, drop_key)
             return (p, s, o) + upcoming, value
 
         first = step.gather(x, y, perm, jnp.int32(0))
@@ -171,7 +189,7 @@ def make_scan_epoch(step, steps, n):
         )
         before = weights(params)
         params, state, opt_state, last = step.on_batch(
-            params, state, opt_state, xb, yb, jnp.int32(steps - 1), drop_key
+            params, state, opt_state, hyper, xb, yb, jnp.int32(steps - 1), drop_key
         )
         ratios = update_ratios(before, weights(params))
         return params, state, opt_state, jnp.concatenate([losses, last[None]]), ratios

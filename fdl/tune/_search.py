@@ -46,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdl.train import _divergence
 from fdl.tune._folds import _check_int, check_key
 
 # Where the best value of a range counts as "at its edge": within this fraction of
@@ -434,14 +435,19 @@ def should_stop_early(loss, initial_loss, factor=3.0):
     return not math.isfinite(loss) or loss > limit
 
 
-def diverged(losses, initial_loss=None, factor=3.0):
-    """True when any loss of a run is NaN, infinite or above ``factor * initial_loss``.
+def diverged(losses, initial_loss=None, factor=3.0, window=1):
+    """True when a run's loss is NaN/infinite or its moving mean exceeds ``factor * initial_loss``.
+
+    The rule ``fdl.train.fit`` and ``fdl tune`` stop runs by (``fdl.train._divergence``):
+    with ``window=1`` every loss is compared on its own; ``fit`` uses a moving mean over
+    ``window=10`` steps so that one noisy minibatch does not stop a healthy run.
 
     Args:
       losses: the losses of a run so far, ``(T,)``.
       initial_loss: the loss at the start, positive and finite; default
         ``losses[0]`` (a run whose first loss is already NaN or infinite diverged).
       factor: as for ``should_stop_early``.
+      window: the moving mean's length, ``>= 1`` (shortened to ``T`` for shorter runs).
 
     Raises:
       ValueError: empty ``losses``, an ``initial_loss`` given that is not positive
@@ -454,5 +460,6 @@ def diverged(losses, initial_loss=None, factor=3.0):
         initial_loss = losses[0]
         if not math.isfinite(initial_loss):
             return True
-    limit = _explosion_limit(initial_loss, factor)
-    return bool(not np.all(np.isfinite(losses)) or np.any(losses > limit))
+    _explosion_limit(initial_loss, factor)  # validates both
+    window = _check_int(window, "window", 1)
+    return _divergence.explosion(losses, float(initial_loss), float(factor), window) is not None

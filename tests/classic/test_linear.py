@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from compilations import count_compilations
 
 import fdl
 from fdl.classic import LinearClassifier
@@ -102,14 +103,22 @@ def test_initial_loss_is_the_sanity_value_and_training_lowers_it(digits, loss, i
 def test_same_key_same_classifier_and_one_compilation(digits):
     x, y = digits.train.x[:200], digits.train.y[:200]
     first = fdl.classic.train_linear_classifier(x, y, key=jax.random.key(0), epochs=2)
-    compiled = fdl.classic._linear._train._cache_size()
-    again = fdl.classic.train_linear_classifier(x, y, key=jax.random.key(0), epochs=2)
-    other_reg = fdl.classic.train_linear_classifier(x, y, key=jax.random.key(0), epochs=2,
-                                                    reg=0.5)
-    np.testing.assert_array_equal(first.w, again.w)
-    assert not np.array_equal(first.w, other_reg.w)
-    # reg is a traced input and the default optimizer is one object: no recompilation.
-    assert fdl.classic._linear._train._cache_size() == compiled
+    results = {}
+
+    def again():
+        results["again"] = fdl.classic.train_linear_classifier(
+            x, y, key=jax.random.key(0), epochs=3)
+        results["other_reg"] = fdl.classic.train_linear_classifier(
+            x, y, key=jax.random.key(0), epochs=2, reg=0.5,
+            optimizer=fdl.optim.momentum(fdl.classic._linear.DEFAULT_LR["svm"]))
+
+    # reg is traced, epochs only repeat the compiled epoch, and a freshly built but
+    # identical optimizer equals the default one: no new training program.
+    assert count_compilations(again) == 0
+    second = fdl.classic.train_linear_classifier(x, y, key=jax.random.key(0), epochs=2)
+    np.testing.assert_array_equal(first.w, second.w)
+    assert not np.array_equal(first.w, results["other_reg"].w)
+    assert not np.array_equal(first.w, results["again"].w)
 
 
 def test_scores_and_predictions(digits):

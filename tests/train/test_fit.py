@@ -123,7 +123,8 @@ def test_evaluate_and_predict_match_manual_argmax():
 def test_progress_lines_to_explicit_stream():
     x, y = _random_data()
     out = io.StringIO()
-    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1), epochs=3,
+    # An lr no other test uses: the epoch compiles here, so "compiling" is announced.
+    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1017), epochs=3,
               batch_size=16, key=jax.random.key(0), val_data=(x, y), progress=out)
     lines = out.getvalue().splitlines()
     assert len(lines) == 4
@@ -131,6 +132,11 @@ def test_progress_lines_to_explicit_stream():
     assert lines[1].startswith("epoch 1/3") and "val_acc" in lines[1] and "ex/s" in lines[1]
     assert "incl. compilation" in lines[1] and "incl." not in lines[2]
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()  # plain when not a tty
+    # A freshly built, identical model and optimizer reuse that compilation: no announcement.
+    again = io.StringIO()
+    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1017), epochs=1,
+              batch_size=16, key=jax.random.key(1), progress=again)
+    assert not again.getvalue().startswith("compiling"), again.getvalue()
 
 
 class _Terminal(io.StringIO):
@@ -143,7 +149,7 @@ def test_progress_on_a_terminal_draws_steps_and_starts_lines_plainly():
     x = rng.standard_normal((64, 6, 6, 1)).astype(np.float32)
     y = (np.arange(64) % 3).astype(np.int32)
     model = models.convnet(blocks=((4,),), hidden=(), num_classes=3)
-    sgd = optim.sgd(0.1)
+    sgd = optim.sgd(0.1013)  # an lr no other test uses: this fit compiles
     out = _Terminal()
     train.fit(model, (x, y), loss=CE, optimizer=sgd, epochs=2, batch_size=8,
               key=jax.random.key(0), loop="steps", progress=out)
