@@ -1,18 +1,6 @@
-"""fdl's benchmarks: fdl timed against the libraries a user would otherwise pick.
+"""``python -m benchmarks``: fdl's benchmark harness (``fdl.bench``) from a checkout.
 
-Run from the repository root (with the ``bench`` extra installed for the peers)::
-
-    python -m benchmarks                 # every workload, full length
-    python -m benchmarks --quick         # fewer steps, skips the 60,000-point KNN
-    python -m benchmarks --only W1,W3    # some workloads
-    fdl bench ...                        # the same, through the fdl command
-
-Every workload runs its implementations one after another in the same process, on the
-same shapes, dtype (float32), hyperparameters and random data, and alternates between
-them while timing so that other load on the machine slows them alike. A peer library
-that is not installed is reported as such; fdl's own rows always run.
-
-Modules: ``timing`` (interleaved medians), ``machine`` (platform slug, matmul ceiling),
-``peers`` (which peer libraries import), ``mlp`` (W1, W2), ``cnn`` (W3), ``conv`` (C1,
-P1), ``knn`` (K1, K2), ``report`` (table and JSON), ``cli`` (argument parsing).
+The harness is part of the installed package (``fdl bench`` runs it from any directory);
+this folder holds the committed results (``results/<machine>.json``) and the standalone
+KNN script ``bench_knn.py``.
 """

@@ -1,7 +1,7 @@
-"""``python -m benchmarks``: see ``benchmarks/__init__.py``."""
+"""``python -m benchmarks``: the same as ``fdl bench`` (``fdl.bench.cli``)."""
 
 import sys
 
-from benchmarks.cli import main
+from fdl.bench.cli import main
 
 sys.exit(main())

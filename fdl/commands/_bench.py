@@ -1,16 +1,10 @@
-"""``fdl bench``: the repository's benchmarks (``python -m benchmarks``) from the command.
+"""``fdl bench``: fdl timed against the libraries a user would otherwise pick (``fdl.bench``).
 
-The benchmarks live in the ``benchmarks`` folder of a repository checkout, not in the
-installed ``fdl`` package, so this command runs from the repository root.
+The harness is installed with fdl; the peer libraries come with the ``bench`` extra
+(``pip install fdl[bench]``), and a peer that is not installed is reported as such.
 """
 
-import os
-import sys
-
 from fdl.commands._errors import UsageError
-
-_HOW = ("fdl bench runs the benchmarks of an fdl repository checkout: run it from the "
-        "repository root, after `pip install -e .[bench]` for the peer libraries")
 
 
 def register(subparsers):
@@ -19,11 +13,10 @@ def register(subparsers):
         "bench",
         help="time fdl against PyTorch, Flax, Equinox, JAX, scikit-learn and faiss",
         description="Time fdl against the libraries a user would otherwise pick, on the "
-        "same workloads in one process; print a markdown table and write a JSON file. "
-        "Run from the repository root.",
+        "same workloads in one process; print a markdown table and write a JSON file.",
     )
-    # The same options as `python -m benchmarks` (benchmarks.cli.add_arguments), declared
-    # here so that `fdl --help` needs no checkout and imports nothing heavy.
+    # The same options as fdl.bench.cli.add_arguments, declared here so that `fdl --help`
+    # imports nothing heavy (the harness imports fdl and sets OpenMP's wait policy).
     bench.add_argument("--quick", action="store_true",
                        help="fewer steps and rounds; skip K2 (the 60,000-point KNN)")
     bench.add_argument("--only", metavar="KEYS",
@@ -35,22 +28,9 @@ def register(subparsers):
     bench.set_defaults(run=run_bench)
 
 
-def _benchmarks_cli():
-    """``benchmarks.cli``, importable when the working directory is a checkout; else None."""
-    root = os.getcwd()
-    if os.path.isfile(os.path.join(root, "benchmarks", "__main__.py")) and root not in sys.path:
-        sys.path.insert(0, root)
-    try:
-        from benchmarks import cli
-    except ImportError:
-        return None
-    return cli
-
-
 def run_bench(args):
-    cli = _benchmarks_cli()
-    if cli is None:
-        raise UsageError(_HOW)
+    from fdl.bench import cli
+
     try:
         keys = cli.select(args.only, args.quick)
     except ValueError as err:

@@ -11,12 +11,8 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:  # the benchmarks live in the checkout, not in the fdl package
-    sys.path.insert(0, ROOT)
-
-import fdl.cli  # noqa: E402
-from benchmarks import cli, peers, report  # noqa: E402
+import fdl.cli
+from fdl.bench import cli, peers, report
 
 ROW_KEYS = {"implementation", "fdl", "status", "vs_fastest_peer"}
 TIMED_KEYS = {"ms", "ms_each_round", "examples_per_s", "gflops"}
@@ -39,7 +35,7 @@ def _check_w1(results):
 
 
 def test_fdl_bench_quick_w1_writes_json(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(tmp_path)  # any directory: the harness is part of the package
     out = tmp_path / "results" / "bench.json"
     assert fdl.cli.main(["bench", "--quick", "--only", "W1", "--no-matmul", "--out", str(out)]) == 0
     results = json.loads(out.read_text())
@@ -85,11 +81,13 @@ def test_write_json_is_atomic_and_leaves_no_temporary_file(tmp_path):
     assert os.listdir(path.parent) == ["x.json"]
 
 
-def test_fdl_bench_outside_a_checkout_is_a_one_line_usage_error(tmp_path, monkeypatch, capsys):
+def test_fdl_bench_outside_a_checkout_rejects_unknown_keys_in_one_line(tmp_path, monkeypatch,
+                                                                      capsys):
+    # The harness is installed with fdl: no repository folder or sys.path entry needed.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if os.path.abspath(p or ".") != ROOT])
-    for name in [m for m in sys.modules if m == "benchmarks" or m.startswith("benchmarks.")]:
-        monkeypatch.delitem(sys.modules, name)
-    assert fdl.cli.main(["bench", "--quick"]) == 2
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if os.path.abspath(p or ".") != root])
+    assert fdl.cli.main(["bench", "--only", "W9"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "repository root" in err and "[bench]" in err
+    assert err.count("\n") == 0 and "unknown workload 'W9'" in err
+    assert cli.default_out() == os.path.join("benchmarks", "results", cli.machine.slug() + ".json")

@@ -1,4 +1,4 @@
-"""``python -m benchmarks`` / ``fdl bench``: argument parsing and the run of workloads."""
+"""``fdl bench`` / ``python -m benchmarks``: argument parsing and the run of workloads."""
 
 import argparse
 import dataclasses
@@ -16,8 +16,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # before its first JAX computation: import fdl first, so every implementation, peers
 # included, runs with the same malloc behaviour.
 import fdl  # noqa: E402,F401
-from benchmarks import cnn, conv, knn, machine, mlp, peers, report  # noqa: E402
-from benchmarks.workload import Config  # noqa: E402
+from fdl.bench import cnn, conv, knn, machine, mlp, peers, report  # noqa: E402
+from fdl.bench.workload import Config  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +69,9 @@ def select(only, quick):
 
 
 def default_out():
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                        f"{machine.slug()}.json")
+    """``benchmarks/results/<machine>.json`` under the working directory (in a checkout:
+    the committed results)."""
+    return os.path.join("benchmarks", "results", f"{machine.slug()}.json")
 
 
 def run(keys, *, quick=False, matmul=True, out=None, log=None):
@@ -122,7 +123,7 @@ def print_results(results, file=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks",
+        prog="fdl bench",
         description="Time fdl against PyTorch, Flax, Equinox, plain JAX, scikit-learn and "
         "faiss on the same workloads, in one process.")
     add_arguments(parser)

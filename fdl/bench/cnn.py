@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from benchmarks import training as tr
-from benchmarks.workload import Candidate, measure
+from fdl.bench import training as tr
+from fdl.bench.workload import Candidate, measure
 
 BATCH = 128
 IMAGE = (32, 32, 3)

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.timing import interleaved
+from fdl.bench.timing import interleaved
 
 
 def _cpu_flags():

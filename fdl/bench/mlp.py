@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks import training as tr
-from benchmarks.workload import Candidate, measure
+from fdl.bench import training as tr
+from fdl.bench.workload import Candidate, measure
 
 HIDDEN = 100
 SHAPES = {"W1": (64, 64), "W2": (3072, 128)}  # key -> (input size D, batch)

@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks import training as tr
-from benchmarks.workload import Candidate, measure
+from fdl.bench import training as tr
+from fdl.bench.workload import Candidate, measure
 
 BATCH = 128
 LAYERS = {  # key -> (H, W, C_in, C_out, needs input gradient)

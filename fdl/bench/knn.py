@@ -9,7 +9,7 @@ against scikit-learn's brute force (fit + predict) and faiss's exact ``IndexFlat
 
 import numpy as np
 
-from benchmarks.workload import Candidate, measure
+from fdl.bench.workload import Candidate, measure
 
 K = 5
 CLASSES = 10

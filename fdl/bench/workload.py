@@ -8,8 +8,8 @@ runs (and compiles) before timing; the callables are then timed in alternation.
 
 import dataclasses
 
-from benchmarks import peers
-from benchmarks.timing import interleaved
+from fdl.bench import peers
+from fdl.bench.timing import interleaved
 
 
 @dataclasses.dataclass(frozen=True)
