@@ -19,6 +19,7 @@ from fdl import classic as classic
 from fdl import data as data
 from fdl import gradcheck as gradcheck
 from fdl import init as init
+from fdl import kernels as kernels
 from fdl import layers as layers
 from fdl import losses as losses
 from fdl import manual as manual

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from fdl import init as _init
+from fdl import kernels as _kernels
 from fdl._config import configured
 from fdl.layers._core import Layer, check_input_shape, check_train, ops, positive_int
 
@@ -18,8 +19,12 @@ def _check_initializer(fn, argname, name):
     return fn
 
 
+IMPLS = ("auto", "xla")
+
+
 @configured
-def Dense(features, w_init=_init.kaiming_normal, b_init=_init.zeros, *, manual=False):
+def Dense(features, w_init=_init.kaiming_normal, b_init=_init.zeros, *, impl="auto",
+          manual=False):
     """Fully connected layer: every output unit sees every input, ``out = x W + b``.
 
     The input is flattened per example (``fdl.nn.affine``), so ``Dense`` also accepts
@@ -31,6 +36,9 @@ def Dense(features, w_init=_init.kaiming_normal, b_init=_init.zeros, *, manual=F
         ``fdl.init.kaiming_normal`` (He: ``std = sqrt(2 / D_in)``), right for ReLU
         networks; use ``fdl.init.xavier_normal`` for tanh/sigmoid.
       b_init: initialiser of ``b``, shape ``(D_out,)``; zeros by default.
+      impl: ``"auto"`` computes with the tuned ``fdl.kernels.affine`` (same value and
+        derivatives, a faster weight gradient on CPU); ``"xla"`` with the plain reference
+        ``fdl.nn.affine``. Ignored with ``manual=True``.
       manual: compute with ``fdl.manual.affine`` (hand-written backward pass).
     Params:
       ``{"w": (D_in, features), "b": (features,)}``; no state.
@@ -39,7 +47,11 @@ def Dense(features, w_init=_init.kaiming_normal, b_init=_init.zeros, *, manual=F
     features = positive_int(features, "features", name)
     _check_initializer(w_init, "w_init", name)
     _check_initializer(b_init, "b_init", name)
-    op = ops(manual)
+    if impl not in IMPLS:
+        raise ValueError(f"{name}: impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+    affine = ops(manual).affine
+    if impl == "auto" and not manual:
+        affine = _kernels.affine
 
     def output_shape(input_shape):
         check_input_shape(input_shape, name)
@@ -55,6 +67,6 @@ def Dense(features, w_init=_init.kaiming_normal, b_init=_init.zeros, *, manual=F
     def apply(params, state, x, *, train=False, key=None):
         del key
         check_train(train, name)
-        return op.affine(x, params["w"], params["b"]), state
+        return affine(x, params["w"], params["b"]), state
 
     return Layer(init, apply, output_shape, name)

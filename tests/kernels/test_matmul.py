@@ -1,4 +1,4 @@
-"""``fdl.nn._matmul.matmul``: the value and every derivative equal those of ``a @ b``
+"""``fdl.kernels.matmul``: the value and every derivative equal those of ``a @ b``
 (reverse, forward, second order), in float64 against NumPy and plain ``a @ b``; and on
 CPU the weight gradient is compiled as an ordinary (non-transposed) product."""
 
@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from fdl.nn import _matmul
-from fdl.nn._matmul import matmul
+import fdl
+from fdl.kernels import _matmul, matmul
 
 SHAPES = [(1, 1, 1), (3, 4, 5), (16, 33, 7), (64, 300, 10), (16, 33, 64), (32, 70, 100)]
 # matmul itself, and its CPU path forced whatever the width (matmul takes it for N >= 64).
@@ -88,3 +88,46 @@ def test_cpu_path_only_for_wide_products():
     wide = jax.make_jaxpr(lambda b: jax.grad(lambda b: jnp.sum(matmul(a, b)))(b))(jnp.ones((5, 64)))
     assert "optimization_barrier" not in str(narrow)
     assert "optimization_barrier" in str(wide)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5), (7, 2, 2, 3), (16, 80)])
+@pytest.mark.parametrize("width", [10, 64, 100])
+def test_affine_kernel_equals_the_plain_reference(shape, width, x64):
+    """fdl.kernels.affine and fdl.nn.affine: same scores, same gradients (float64)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    d = int(np.prod(shape[1:]))
+    w, b = rng.standard_normal((d, width)), rng.standard_normal(width)
+    g = rng.standard_normal((shape[0], width))
+
+    def grads(affine):
+        return jax.grad(lambda *a: jnp.sum(affine(*a) * g), argnums=(0, 1, 2))(x, w, b)
+
+    np.testing.assert_allclose(fdl.kernels.affine(x, w, b), fdl.nn.affine(x, w, b), rtol=1e-12)
+    for ours, plain in zip(grads(fdl.kernels.affine), grads(fdl.nn.affine)):
+        np.testing.assert_allclose(ours, plain, rtol=1e-12, atol=1e-12)
+
+
+def test_plain_reference_has_no_custom_rule():
+    """fdl.nn.affine is differentiated by plain autodiff: no custom JVP, no barrier."""
+    x, w, b = jnp.ones((8, 300)), jnp.ones((300, 100)), jnp.ones(100)
+    jaxpr = str(jax.make_jaxpr(jax.grad(lambda w: jnp.sum(fdl.nn.affine(x, w, b))))(w))
+    assert "custom_jvp" not in jaxpr and "optimization_barrier" not in jaxpr
+
+
+def test_dense_layer_chooses_the_kernel_or_the_reference():
+    x = jnp.ones((8, 300))
+    auto, plain = fdl.layers.Dense(100), fdl.layers.Dense(100, impl="xla")
+    params, state = auto.init(jax.random.key(0), (300,))
+
+    def jaxpr(layer):
+        return str(jax.make_jaxpr(jax.grad(
+            lambda p: jnp.sum(layer.apply(p, state, x)[0])))(params))
+
+    on_cpu = jax.default_backend() == "cpu"
+    assert ("optimization_barrier" in jaxpr(auto)) == on_cpu
+    assert "optimization_barrier" not in jaxpr(plain)
+    np.testing.assert_allclose(auto.apply(params, state, x)[0], plain.apply(params, state, x)[0],
+                               rtol=1e-6)  # float32: one product, the same summation
+    with pytest.raises(ValueError, match="impl must be one of auto, xla"):
+        fdl.layers.Dense(10, impl="fast")
