@@ -28,7 +28,9 @@ overfit 20 examples (``expected_initial_loss``, ``check_initial_loss``,
 
 from fdl.train._checkpoint import CheckpointError as CheckpointError
 from fdl.train._checkpoint import load_checkpoint as load_checkpoint
+from fdl.train._checkpoint import load_train_state as load_train_state
 from fdl.train._checkpoint import save_checkpoint as save_checkpoint
+from fdl.train._checkpoint import save_train_state as save_train_state
 from fdl.train._history import History as History
 from fdl.train._loop import TRAIN_EVAL_LIMIT as TRAIN_EVAL_LIMIT
 from fdl.train._loop import TrainingDiverged as TrainingDiverged
@@ -43,3 +45,4 @@ from fdl.train._sanity import check_regularization_raises_loss as check_regulari
 from fdl.train._sanity import expected_initial_loss as expected_initial_loss
 from fdl.train._sanity import format_sanity_table as format_sanity_table
 from fdl.train._sanity import sanity_check as sanity_check
+from fdl.train._state import TrainState as TrainState

@@ -317,3 +317,34 @@ def load_checkpoint(path, *, like=None):
         fingerprint=header["fingerprint"],
     )
     return out
+
+
+# ------------------------------------------------------------------ TrainState
+
+
+def save_train_state(path, run, meta=None):
+    """Writes a ``TrainState`` as one checkpoint file (atomically; see ``save_checkpoint``)."""
+    save_checkpoint(path, params=run.params, state=run.state, opt_state=run.opt_state,
+                    step=run.step, epoch=run.epoch, key=run.key, history=run.history,
+                    meta=meta)
+
+
+def load_train_state(path, *, like):
+    """Reads a checkpoint into the structure of the ``TrainState`` ``like``.
+
+    The file must hold ``like``'s params, state and optimizer-state structures, shapes
+    and dtypes; they are rebuilt as ``like``'s own containers (nothing named in the file
+    is imported). Returns ``(TrainState, meta)``.
+
+    Raises:
+      CheckpointError: a missing, truncated, corrupt or foreign file, or one that does
+        not match ``like``.
+    """
+    from fdl.train._history import History
+    from fdl.train._state import TrainState
+
+    ckpt = load_checkpoint(path, like={"params": like.params, "state": like.state,
+                                       "opt_state": like.opt_state})
+    run = TrainState(ckpt["params"], ckpt["state"], ckpt["opt_state"], epoch=ckpt["epoch"],
+                     step=ckpt["step"], key=ckpt["key"], history=History(ckpt["history"] or {}))
+    return run, ckpt["meta"]

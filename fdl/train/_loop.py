@@ -13,9 +13,10 @@ from fdl import _compiler
 from fdl import optim as _optim
 from fdl._io import remove_stale_temporaries
 from fdl.train import _divergence, _parallel, _precision, _steps, _validation
-from fdl.train._checkpoint import load_checkpoint, save_checkpoint
+from fdl.train._checkpoint import load_train_state, save_train_state
 from fdl.train._history import History
 from fdl.train._progress import Progress
+from fdl.train._state import TrainState
 
 # Training accuracy is measured on the first this-many training examples each epoch.
 TRAIN_EVAL_LIMIT = 10_000
@@ -225,7 +226,69 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         last good epoch.
     """
     x, y = _validation.examples(model, data, "data")
+    epochs, batch_size, reg, divergence_factor, loop = _check_fit_arguments(
+        model, x.shape[0], loss, optimizer, epochs, batch_size, reg, loop, divergence_factor,
+        key, augment, meta)
+    reporter = Progress(progress)
+    compute_dtype = _precision.compute_dtype_arg(compute_dtype, "fit")
+    place, batch_sharding = _parallel.data_parallel(devices, batch_size)
+    x, y = place(x), place(y)
+    val = None
+    if val_data is not None:
+        val = tuple(place(a) for a in _validation.examples(model, val_data, "val_data", like=x))
     n = x.shape[0]
+    train_eval = (x[:TRAIN_EVAL_LIMIT], y[:TRAIN_EVAL_LIMIT]) if n > TRAIN_EVAL_LIMIT else (x, y)
+
+    run = _start(model, optimizer, x, key, params, state, place, resume, batch_size)
+    _, train_key = jax.random.split(run.key)
+    run_epoch, compiles = _epoch_program(
+        model, loss, optimizer, batch_size, n, loop, batch_sharding, augment, compute_dtype)
+    hyper = _steps.hyperparameters(reg)  # traced: another reg reuses the compiled epoch
+    labels = _steps.layer_labels(model, run.params)
+    meta = {**(meta or {}), "batch_size": batch_size, "model": repr(model), "loop": loop}
+    if checkpoint is not None and _parallel.is_main_process():
+        remove_stale_temporaries(checkpoint)
+    first_loss = _initial_loss(run.history["loss"]) if run.history["loss"] else None
+
+    start_epoch = run.epoch
+    for epoch in range(start_epoch, epochs):
+        first = compiles and epoch == start_epoch
+        if first:
+            reporter.compiling("the training step" if loop == "steps" else "the epoch")
+        reporter.start_epoch()
+        good = run
+        run, losses, ratios, elapsed = _train_epoch(
+            run, run_epoch, hyper, x, y, train_key,
+            report=lambda done, value, epoch=epoch: reporter.step(
+                epoch, epochs, done, n // batch_size, value))
+        if first_loss is None:
+            first_loss = _initial_loss(losses)
+        bad = _divergence.explosion(losses, first_loss, divergence_factor)
+        if bad is not None:
+            lr = float(_optim.current_lr(run.opt_state))
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1}: {bad} (initial loss "
+                f"{first_loss:.4g}). The learning rate is likely too high (lr = {lr:.3g}) "
+                "— try lowering it (by 3-10x), or check the data and the loss. The "
+                "params, state and history of the last good epoch are attached"
+                + (" and the checkpoint holds that epoch." if checkpoint and epoch > 0 else "."),
+                params=good.params, state=good.state, opt_state=good.opt_state,
+                history=good.history, epoch=epoch,
+            )
+        _record(run, losses, ratios, elapsed, labels, batch_size, model, loss, compute_dtype,
+                train_eval, val)
+        # Every process holds the same replicated values; one writer avoids several
+        # processes renaming over the same file.
+        if checkpoint is not None and _parallel.is_main_process():
+            save_train_state(checkpoint, run, meta)
+        reporter.epoch(epoch, epochs, run.history, compiled=first)
+    return run.params, run.state, run.history
+
+
+def _check_fit_arguments(model, n, loss, optimizer, epochs, batch_size, reg, loop,
+                         divergence_factor, key, augment, meta):
+    """fit's argument checks, at the public boundary: the normalised
+    ``(epochs, batch_size, reg, divergence_factor, loop)``."""
     epochs = _validation.positive_int(epochs, "epochs", allow_zero=True)
     batch_size = _validation.positive_int(batch_size, "batch_size")
     if batch_size > n:
@@ -249,18 +312,16 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
         raise TypeError(
             f"fit: augment must be a function (key, x_batch) -> x_batch or None, got {augment!r}"
         )
-    reporter = Progress(progress)
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"fit: meta must be a dict or None, got {type(meta).__name__}")
     loop = choose_loop(model) if loop == "auto" else loop
+    return epochs, batch_size, reg, divergence_factor, loop
 
-    compute_dtype = _precision.compute_dtype_arg(compute_dtype, "fit")
-    place, batch_sharding = _parallel.data_parallel(devices, batch_size)
-    x, y = place(x), place(y)
-    val = None
-    if val_data is not None:
-        val = tuple(place(a) for a in _validation.examples(model, val_data, "val_data", like=x))
-    train_eval = (x[:TRAIN_EVAL_LIMIT], y[:TRAIN_EVAL_LIMIT]) if n > TRAIN_EVAL_LIMIT else (x, y)
 
-    init_key, train_key = jax.random.split(key)
+def _start(model, optimizer, x, key, params, state, place, resume, batch_size):
+    """The ``TrainState`` a run starts from: fresh (``model.init`` from ``split(key)[0]``,
+    or the caller's ``params``/``state``, copied) or restored from ``resume``."""
+    init_key, _ = jax.random.split(key)
     dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
     if params is None or state is None:
         p0, s0 = model.init(init_key, tuple(x.shape[1:]), dtype)
@@ -270,106 +331,81 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
     # Copied: an optimizer may hand out one zeros buffer for several state leaves
     # (Adam's m and v), and a buffer cannot be donated twice in one call.
     opt_state = place(_copy(optimizer.init(params)))
-    history = History()
-    start_epoch, global_step = 0, 0
+    run = TrainState(params, state, opt_state, epoch=0, step=0, key=key, history=History())
+    if resume is None:
+        return run
+    saved, meta = load_train_state(resume, like=run)
+    saved_bs = meta.get("batch_size")
+    if saved_bs is not None and saved_bs != batch_size:
+        warnings.warn(
+            f"fit: resuming a run trained with batch_size={saved_bs} with "
+            f"batch_size={batch_size}; it will not repeat the original run",
+            stacklevel=3,
+        )
+    if not _same_key(saved.key, key):
+        warnings.warn(
+            "fit: key differs from the checkpoint's key; continuing with the "
+            "checkpoint's key so that the run repeats the original",
+            stacklevel=3,
+        )
+    return saved._replace(params=place(saved.params), state=place(saved.state),
+                          opt_state=place(saved.opt_state))
 
-    if resume is not None:
-        ckpt = load_checkpoint(resume, like={
-            "params": params, "state": state, "opt_state": opt_state,
-        })
-        params, state, opt_state = (place(ckpt[k]) for k in ("params", "state", "opt_state"))
-        start_epoch, global_step = ckpt["epoch"], ckpt["step"]
-        history = History(ckpt["history"] or {})
-        saved_bs = ckpt["meta"].get("batch_size")
-        if saved_bs is not None and saved_bs != batch_size:
-            warnings.warn(
-                f"fit: resuming a run trained with batch_size={saved_bs} with "
-                f"batch_size={batch_size}; it will not repeat the original run",
-                stacklevel=2,
-            )
-        if not _same_key(ckpt["key"], key):
-            warnings.warn(
-                "fit: key differs from the checkpoint's key; continuing with the "
-                "checkpoint's key so that the run repeats the original",
-                stacklevel=2,
-            )
-            key = ckpt["key"]
-            init_key, train_key = jax.random.split(key)
 
-    steps = n // batch_size
+def _epoch_program(model, loss, optimizer, batch_size, n, loop, batch_sharding, augment,
+                   compute_dtype):
+    """``(epoch function, whether it is compiled now)``: from the cache when the arguments
+    hash (they do for fdl's builders), else built for this run."""
     args = (model, loss, optimizer, batch_size, n, loop, batch_sharding, augment, compute_dtype)
-    hyper = _steps.hyperparameters(reg)  # traced: another reg reuses the compiled epoch
     misses = _compiled_epoch.cache_info().misses
     try:
         hash(args)
     except TypeError:  # an unhashable loss or optimizer: build without the cache
-        run_epoch = _compiled_epoch.__wrapped__(*args)
-        compiles = True
-    else:
-        run_epoch = _compiled_epoch(*args)
-        compiles = _compiled_epoch.cache_info().misses != misses
-    labels = _steps.layer_labels(model, params)
-    if meta is not None and not isinstance(meta, dict):
-        raise TypeError(f"fit: meta must be a dict or None, got {type(meta).__name__}")
-    meta = {**(meta or {}), "batch_size": batch_size, "model": repr(model), "loop": loop}
-    if checkpoint is not None and _parallel.is_main_process():
-        remove_stale_temporaries(checkpoint)
-    first_loss = _initial_loss(history["loss"]) if history["loss"] else None
+        return _compiled_epoch.__wrapped__(*args), True
+    run_epoch = _compiled_epoch(*args)
+    return run_epoch, _compiled_epoch.cache_info().misses != misses
 
-    for epoch in range(start_epoch, epochs):
-        good = (_copy(params), _copy(state), _copy(opt_state))
-        perm_key, drop_key = _steps.epoch_keys(train_key, epoch)
-        first = compiles and epoch == start_epoch
-        if first:
-            reporter.compiling("the training step" if loop == "steps" else "the epoch")
-        reporter.start_epoch()
-        t0 = time.perf_counter()
-        params, state, opt_state, losses, ratios = run_epoch(
-            params, state, opt_state, hyper, x, y, perm_key, drop_key,
-            report=lambda done, value, epoch=epoch: reporter.step(epoch, epochs, done, steps, value),
-        )
-        losses = np.asarray(jax.device_get(losses), dtype=np.float64)
-        elapsed = time.perf_counter() - t0
-        if first_loss is None:
-            first_loss = _initial_loss(losses)
-        bad = _divergence.explosion(losses, first_loss, divergence_factor)
-        if bad is not None:
-            lr = float(_optim.current_lr(opt_state))
-            raise TrainingDiverged(
-                f"training diverged in epoch {epoch + 1}: {bad} (initial loss "
-                f"{first_loss:.4g}). The learning rate is likely too high (lr = {lr:.3g}) "
-                "— try lowering it (by 3-10x), or check the data and the loss. The "
-                "params, state and history of the last good epoch are attached"
-                + (" and the checkpoint holds that epoch." if checkpoint and epoch > 0 else "."),
-                params=good[0], state=good[1], opt_state=good[2],
-                history=history, epoch=epoch,
-            )
-        global_step += steps
-        history["loss"].extend(float(v) for v in losses)
-        history["epoch_loss"].append(float(np.mean(losses)))
-        history["epoch_time"].append(elapsed)
-        history["examples_per_sec"].append(steps * batch_size / elapsed)
-        history["lr"].append(float(_optim.current_lr(opt_state)))
-        history["update_ratio"].append(
-            dict(zip(labels, (float(r) for r in np.asarray(jax.device_get(ratios)))))
-        )
-        history["train_accuracy"].append(
-            _evaluate(model, params, state, *train_eval, 1000, None, compute_dtype,
-                      "fit")["accuracy"]
-        )
-        if val is not None:
-            result = _evaluate(model, params, state, *val, 1000, loss, compute_dtype, "fit")
-            history["val_accuracy"].append(result["accuracy"])
-            history["val_loss"].append(result["loss"])
-        # Every process holds the same replicated values; one writer avoids several
-        # processes renaming over the same file.
-        if checkpoint is not None and _parallel.is_main_process():
-            save_checkpoint(
-                checkpoint, params=params, state=state, opt_state=opt_state,
-                step=global_step, epoch=epoch + 1, key=key, history=history, meta=meta,
-            )
-        reporter.epoch(epoch, epochs, history, compiled=first)
-    return params, state, history
+
+def _train_epoch(run, run_epoch, hyper, x, y, train_key, report=None):
+    """One epoch from ``run``: ``(next TrainState, step losses (float64), update ratios,
+    seconds)``. ``run``'s own buffers stay valid -- the compiled epoch donates copies --
+    so it is the last good state if this epoch diverges."""
+    perm_key, drop_key = _steps.epoch_keys(train_key, run.epoch)
+    carry = _copy((run.params, run.state, run.opt_state))
+    t0 = time.perf_counter()
+    params, state, opt_state, losses, ratios = run_epoch(
+        *carry, hyper, x, y, perm_key, drop_key, report=report)
+    losses = np.asarray(jax.device_get(losses), dtype=np.float64)
+    elapsed = time.perf_counter() - t0
+    # The history is the run's one record, appended to by _record once the epoch is good.
+    return (run._replace(params=params, state=state, opt_state=opt_state, epoch=run.epoch + 1,
+                         step=run.step + len(losses)),
+            losses, ratios, elapsed)
+
+
+def _record(run, losses, ratios, elapsed, labels, batch_size, model, loss, compute_dtype,
+            train_eval, val):
+    """Appends an epoch's entries to ``run.history`` (see ``History``): its losses, time,
+    rate, learning rate, update ratios, and the accuracy of the epoch's parameters."""
+
+    def evaluate(data, data_loss):
+        return _evaluate(model, run.params, run.state, *data, 1000, data_loss, compute_dtype,
+                         "fit")
+
+    history = run.history
+    history["loss"].extend(float(v) for v in losses)
+    history["epoch_loss"].append(float(np.mean(losses)))
+    history["epoch_time"].append(elapsed)
+    history["examples_per_sec"].append(len(losses) * batch_size / elapsed)
+    history["lr"].append(float(_optim.current_lr(run.opt_state)))
+    history["update_ratio"].append(
+        dict(zip(labels, (float(r) for r in np.asarray(jax.device_get(ratios)))))
+    )
+    history["train_accuracy"].append(evaluate(train_eval, None)["accuracy"])
+    if val is not None:
+        result = evaluate(val, loss)
+        history["val_accuracy"].append(result["accuracy"])
+        history["val_loss"].append(result["loss"])
 
 
 # The moving mean's length of the divergence rule (fdl.train._divergence).

@@ -77,6 +77,33 @@ def test_round_trip_restores_trees(tmp_path):
     assert (ckpt["step"], ckpt["epoch"]) == (10, 1)
 
 
+def test_train_state_round_trip_into_the_callers_structure(tmp_path):
+    _, params, state, opt_state = _state()
+    history = train.History({"loss": [2.0, 1.5], "epoch_loss": [1.75]})
+    run = train.TrainState(params, state, opt_state, epoch=1, step=4, key=jax.random.key(7),
+                           history=history)
+    path = tmp_path / "run.npz"
+    train.save_train_state(path, run, meta={"batch_size": 8})
+    restored, meta = train.load_train_state(path, like=run)
+    assert isinstance(restored, train.TrainState) and meta == {"batch_size": 8}
+    assert (restored.epoch, restored.step) == (1, 4)
+    assert type(restored.opt_state) is type(opt_state)  # the caller's class, not an import
+    assert jax.tree.structure(restored.params) == jax.tree.structure(params)
+    for a, b in zip(jax.tree.leaves((params, state, opt_state)),
+                    jax.tree.leaves((restored.params, restored.state, restored.opt_state))):
+        np.testing.assert_array_equal(a, b)
+    assert isinstance(restored.history, train.History) and restored.history["loss"] == [2.0, 1.5]
+    np.testing.assert_array_equal(jax.random.key_data(restored.key),
+                                  jax.random.key_data(run.key))
+    # Another model's state is refused with one clear error; so are foreign files.
+    other = run._replace(params=jax.tree.map(lambda a: a[..., :1], params))
+    with pytest.raises(train.CheckpointError, match="does not match|differ|shape"):
+        train.load_train_state(path, like=other)
+    (tmp_path / "foreign.npz").write_bytes(b"PK\x03\x04 not ours")
+    with pytest.raises(train.CheckpointError):
+        train.load_train_state(tmp_path / "foreign.npz", like=run)
+
+
 def test_crash_mid_save_keeps_previous_file(tmp_path, monkeypatch):
     _, params, state, opt_state = _state()
     path = tmp_path / "c.npz"
