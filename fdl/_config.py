@@ -109,6 +109,8 @@ def configured(builder):
     @functools.wraps(builder)
     def build(*args, **kwargs):
         made = builder(*args, **kwargs)
+        if any(made is arg for arg in (*args, *kwargs.values())):
+            return made  # handed back unchanged (a warmup of 0 steps): keep its identity
         config = configuration(builder, args, kwargs)
         return made if config is None else attach(made, config)
 
