@@ -28,13 +28,17 @@ def weight_mask(params):
       >>> weight_mask({"w": jnp.zeros((3, 2)), "b": jnp.zeros(2)})
       {'b': False, 'w': True}
     """
-    return jax.tree_util.tree_map(lambda leaf: jnp.ndim(leaf) >= 2, params)
+    return jax.tree_util.tree_map(_is_weight, params)
+
+
+def _is_weight(leaf):
+    return jnp.ndim(leaf) >= 2
 
 
 def weight_paths(params):
     """``[(path, leaf)]`` of the weights of ``params`` (see ``weight_mask``), in tree order."""
     flat, _ = jax.tree_util.tree_flatten_with_path(params)
-    return [(path, leaf) for path, leaf in flat if jnp.ndim(leaf) >= 2]
+    return [(path, leaf) for path, leaf in flat if _is_weight(leaf)]
 
 
 def weights(params):

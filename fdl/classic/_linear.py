@@ -236,20 +236,21 @@ def _train(classifier, x, y, reg, key, *, loss, optimizer, epochs, batch_size):
     before its update. ``reg`` is traced, so changing it does not recompile.
     """
     from fdl.train import _loop, _steps
+    from fdl.train._history import History
+    from fdl.train._state import TrainState
 
-    n = x.shape[0]
-    epoch = _loop._compiled_epoch(_LINEAR_MODEL, _DATA_LOSS[loss], optimizer, batch_size, n,
-                                  "scan", None)
+    epoch = _loop._compiled_epoch(_LINEAR_MODEL, _DATA_LOSS[loss], optimizer, batch_size,
+                                  x.shape[0], "scan", None)
     hyper = _steps.hyperparameters(reg)
-    params, state, opt_state = classifier, (), optimizer.init(classifier)
+    run = TrainState(classifier, (), optimizer.init(classifier), epoch=0, step=0, key=key,
+                     history=History())
     losses = []
-    for e in range(epochs):
-        perm_key, drop_key = _steps.epoch_keys(key, e)
-        params, state, opt_state, epoch_losses, _ = epoch(
-            params, state, opt_state, hyper, x, y, perm_key, drop_key)
+    for _ in range(epochs):
+        run, epoch_losses, _, _ = _loop._train_epoch(run, epoch, hyper, x, y, key)
         losses.append(epoch_losses)
-    # Stacked on the host: a device-side stack would compile once per epoch count.
-    return params, np.stack(jax.device_get(losses))
+    # Stacked on the host (a device-side stack would compile once per epoch count), in the
+    # dtype the steps computed them in.
+    return run.params, np.stack(losses).astype(x.dtype)
 
 
 def init_linear_classifier(key, num_features, num_classes, dtype=jnp.float32, std=0.01):

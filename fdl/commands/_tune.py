@@ -19,7 +19,6 @@ import math
 import os
 import shlex
 import time
-from functools import partial
 
 from fdl._io import atomic_open
 from fdl.commands._errors import UsageError
@@ -27,7 +26,6 @@ from fdl.commands._errors import UsageError
 # Dense models only: each epoch runs as one lax.scan, which is slow for convolutions on
 # CPU (see PERFORMANCE.md); tune conv nets with repeated `fdl train` runs instead.
 MODELS = ("softmax", "linear-svm", "mlp")
-DIVERGENCE_FACTOR = 3.0  # the lecture's 3x, as fdl.train.fit
 
 
 def register(subparsers):
@@ -118,39 +116,28 @@ class TrialRunner:
         self.init_opt = jax.jit(lambda params, lr: self.make_optimizer(lr).init(params))
         self.epoch = _loop._compiled_epoch(model, loss, self.make_optimizer, batch_size, n,
                                            "scan", None)
-        self.accuracy = jax.jit(partial(_accuracy, self))
 
     def run(self, lr, reg, epochs):
         """``(val_accuracy or None if diverged, per-step losses, epochs run)``."""
-        import jax
-        import numpy as np
+        from fdl.train import _divergence, _loop, _steps
+        from fdl.train._history import History
+        from fdl.train._state import TrainState
 
-        from fdl.train import _divergence, _steps
-
-        # Fresh copies: the compiled epoch donates its params, state and optimizer state.
-        params, state = jax.tree.map(lambda a: a.copy(), (self.params, self.state))
-        opt_state = self.init_opt(params, lr)
+        run = TrainState(self.params, self.state, self.init_opt(self.params, lr), epoch=0,
+                         step=0, key=self.train_key, history=History())
         hyper = _steps.hyperparameters(reg, lr=lr)
         losses = []
         for e in range(epochs):
-            perm_key, drop_key = _steps.epoch_keys(self.train_key, e)
-            params, state, opt_state, epoch_losses, _ = self.epoch(
-                params, state, opt_state, hyper, self.x, self.y, perm_key, drop_key)
-            epoch_losses = np.asarray(epoch_losses, dtype=np.float64)
+            # fit's own epoch: it donates copies, so self.params stays the trials' start.
+            run, epoch_losses, _, _ = _loop._train_epoch(run, self.epoch, hyper, self.x, self.y,
+                                                         self.train_key)
             losses.extend(epoch_losses.tolist())
             # fit's rule: the loss's moving mean past 3x the initial loss, or NaN/inf.
-            if _divergence.explosion(epoch_losses, losses[0], DIVERGENCE_FACTOR) is not None:
+            if _divergence.explosion(epoch_losses, losses[0]) is not None:
                 return None, losses, e + 1
-        # Correct predictions counted on device, divided on the host: an exact fraction.
-        correct = int(self.accuracy(params, state, self.x_val, self.y_val))
-        return correct / self.x_val.shape[0], losses, epochs
-
-
-def _accuracy(runner, params, state, x, y):
-    import jax.numpy as jnp
-
-    scores, _ = runner.model.apply(params, state, x, train=False)
-    return jnp.sum(jnp.argmax(scores, axis=-1) == y)
+        accuracy = _loop._evaluate(self.model, run.params, run.state, self.x_val, self.y_val,
+                                   1000, None, None, "fdl tune")["accuracy"]
+        return accuracy, losses, epochs
 
 
 def format_table(records):

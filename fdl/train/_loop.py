@@ -197,9 +197,9 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
       progress: ``None`` (one line per epoch on stderr, only when it is a terminal),
         ``False`` (silent), ``True`` (stderr always) or a file-like object.
       divergence_factor: training stops with ``TrainingDiverged`` when a step's loss is
-        NaN/inf, or when the loss averaged over ``DIVERGENCE_WINDOW`` (10) consecutive
-        steps exceeds ``divergence_factor`` times the initial loss (the run's first step
-        loss; averaging keeps one noisy minibatch from stopping a healthy run). Checked
+        NaN/inf, or when the loss averaged over 10 consecutive steps exceeds
+        ``divergence_factor`` times the initial loss (the run's first step loss; averaging
+        keeps one noisy minibatch from stopping a healthy run; ``fdl.train._divergence``). Checked
         at the end of each epoch. ``None`` disables the size check
         (NaN/inf still stop training).
       augment: optional data augmentation ``augment(key, x_batch) -> x_batch`` (same
@@ -406,10 +406,6 @@ def _record(run, losses, ratios, elapsed, labels, batch_size, model, loss, compu
         result = evaluate(val, loss)
         history["val_accuracy"].append(result["accuracy"])
         history["val_loss"].append(result["loss"])
-
-
-# The moving mean's length of the divergence rule (fdl.train._divergence).
-DIVERGENCE_WINDOW = _divergence.WINDOW
 
 
 def _initial_loss(losses):

@@ -154,7 +154,6 @@ def make_step(model, loss, optimizer, batch_size, batch_sharding=None, augment=N
 
     step.gather = gather
     step.on_batch = on_batch
-    step.update_rule = update_rule
     return step
 
 

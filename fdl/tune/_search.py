@@ -415,7 +415,7 @@ def _explosion_limit(initial_loss, factor):
     return factor * initial_loss
 
 
-def should_stop_early(loss, initial_loss, factor=3.0):
+def should_stop_early(loss, initial_loss, factor=_divergence.FACTOR):
     """True when a training run's loss has exploded: stop it now.
 
     The lecture's rule: end a run whose cost exceeds ``factor`` (3) times the initial
@@ -435,7 +435,7 @@ def should_stop_early(loss, initial_loss, factor=3.0):
     return not math.isfinite(loss) or loss > limit
 
 
-def diverged(losses, initial_loss=None, factor=3.0, window=1):
+def diverged(losses, initial_loss=None, factor=_divergence.FACTOR, window=1):
     """True when a run's loss is NaN/infinite or its moving mean exceeds ``factor * initial_loss``.
 
     The rule ``fdl.train.fit`` and ``fdl tune`` stop runs by (``fdl.train._divergence``):
