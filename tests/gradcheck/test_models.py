@@ -11,7 +11,9 @@ from fdl.gradcheck import MODEL_CASES, check_model, run_model_suite
 
 @pytest.mark.parametrize("case", MODEL_CASES, ids=[c.name for c in MODEL_CASES])
 def test_every_builtin_model_passes(case, x64):
-    report = check_model(case, seed=0)
+    # 60 probed coordinates, not fdl gradcheck's 200: every parameter array still gets
+    # its share (see the next tests), at a third of the forward passes.
+    report = check_model(case, seed=0, max_coordinates=60)
     assert report.ok, str(report)
     assert report.name == case.name
     # One row per parameter array, every one of them checked.

@@ -1,4 +1,6 @@
-"""Every layer: ``output_shape`` agrees with what ``apply`` returns, eager and jitted."""
+"""Every layer: ``output_shape`` agrees with what ``apply`` returns (traced and run)."""
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -48,20 +50,20 @@ def test_output_shape_matches_apply(make, input_shape):
     key = jax.random.key(2)
     expected = layer.output_shape(input_shape)
     assert isinstance(expected, tuple)
-    for train in (False, True):
-        def run(params, state, x, key, train=train):
-            return layer.apply(params, state, x, train=train, key=key)
+    def run(params, state, x, key, train):
+        return layer.apply(params, state, x, train=train, key=key)
 
-        out, new_state = jax.jit(run)(params, state, x, key)
-        assert out.shape == (3,) + expected
-        assert jax.tree.structure(new_state) == jax.tree.structure(state)
-        # The analytic shape is what JAX infers without running anything.
-        assert jax.eval_shape(run, params, state, x, key)[0].shape == out.shape
-    # Eager and jitted runs agree (same key, so the same dropout mask).
-    eager, eager_state = run(params, state, x, key)
-    np.testing.assert_allclose(out, eager, rtol=1e-5, atol=1e-6)
-    for a, b in zip(jax.tree.leaves(new_state), jax.tree.leaves(eager_state)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The analytic shape is what JAX infers without running anything, in both modes
+    # (tracing only: no compilation, which is what makes 25 cases cheap).
+    for train in (False, True):
+        out, new_state = jax.eval_shape(functools.partial(run, train=train), params, state, x, key)
+        assert out.shape == (3,) + expected, train
+        assert jax.tree.structure(new_state) == jax.tree.structure(state), train
+    # One real (compiled) run in training mode, the one that uses the key and the state.
+    out, new_state = jax.jit(functools.partial(run, train=True))(params, state, x, key)
+    assert out.shape == (3,) + expected
+    assert jax.tree.structure(new_state) == jax.tree.structure(state)
+    assert np.all(np.isfinite(out))
 
 
 def test_init_is_deterministic_and_key_dependent():
