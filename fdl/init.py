@@ -23,7 +23,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from fdl import _checks
+from fdl import _checks, _random
 
 # Standard deviation of a unit normal truncated to [-2, 2].
 _TRUNCATED_STD = 0.87962566103423978
@@ -65,9 +65,9 @@ def zeros(key, shape, dtype=jnp.float32):
 
 def _gaussian(key, shape, dtype, std, truncated):
     if truncated:
-        z = jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) / _TRUNCATED_STD
+        z = _random.truncated_normal(key, -2.0, 2.0, shape, dtype) / _TRUNCATED_STD
     else:
-        z = jax.random.normal(key, shape, dtype)
+        z = _random.normal(key, shape, dtype)
     return (z * std).astype(dtype)
 
 
@@ -107,7 +107,7 @@ def xavier_uniform(key, shape, dtype=jnp.float32, gain=1.0, mode="fan_avg"):
     """Xavier/Glorot uniform: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     shape, dtype = _check_shape(shape), _check_dtype(dtype)
     limit = math.sqrt(3.0) * _scaled_std(shape, gain, mode)
-    return jax.random.uniform(key, shape, dtype, -limit, limit)
+    return _random.uniform(key, shape, dtype, -limit, limit)
 
 
 RELU_GAIN = math.sqrt(2.0)  # He et al.: ReLU halves the variance, so double it back
@@ -124,7 +124,7 @@ def kaiming_uniform(key, shape, dtype=jnp.float32, gain=RELU_GAIN, mode="fan_in"
     """Kaiming/He uniform: ``U(-a, a)``, ``a = gain * sqrt(3 / fan_in)``."""
     shape, dtype = _check_shape(shape), _check_dtype(dtype)
     limit = math.sqrt(3.0) * _scaled_std(shape, gain, mode)
-    return jax.random.uniform(key, shape, dtype, -limit, limit)
+    return _random.uniform(key, shape, dtype, -limit, limit)
 
 
 def activation_statistics(key, weight_init, activation, *, layers=10, width=500, batch=1000,
@@ -149,7 +149,7 @@ def activation_statistics(key, weight_init, activation, *, layers=10, width=500,
     if layers < 1 or width < 1 or batch < 1:
         raise ValueError("layers, width and batch must be >= 1")
     data_key, *layer_keys = jax.random.split(key, layers + 1)
-    h = jax.random.normal(data_key, (batch, width), dtype)
+    h = _random.normal(data_key, (batch, width), dtype)
     outputs = []
     for k in layer_keys:
         h = activation(h @ weight_init(k, (width, width), dtype))

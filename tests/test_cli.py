@@ -87,12 +87,14 @@ def test_train_writes_metrics_checkpoint_and_plots(tmp_path, capsys):
     assert last.startswith("test accuracy:")
 
 
-@pytest.mark.parametrize("model,epochs", [("mlp", 2), ("convnet", 1)])
-def test_train_manual_gradients_reach_the_same_loss(model, epochs, tmp_path):
+def test_train_manual_gradients_reach_the_same_loss(tmp_path):
+    # The default model (conv, pool, dense, dropout: every op the other models use);
+    # per-op and per-model agreement of the two backward passes is tested in float64
+    # by tests/test_registry.py and tests/models/test_manual.py.
     losses = {}
     for grads in ("auto", "manual"):
         out = tmp_path / grads
-        assert cli.main(["train", "--model", model, "--epochs", str(epochs), "--seed", "3",
+        assert cli.main(["train", "--epochs", "1", "--seed", "3",
                          "--grads", grads, "--out", str(out)]) == 0
         losses[grads] = json.loads((out / "metrics.json").read_text())["final_train_loss"]
     # Both backward passes compute the same subgradients (relu'(0) = 0 included: the

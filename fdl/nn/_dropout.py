@@ -8,10 +8,9 @@ test time needs no rescaling: at test time dropout is the identity.
 probability of KEEPING one (``p = 0.5``, ``mask = (rand < p) / p``): ``rate = 1 - p``.
 """
 
-import jax
 import jax.numpy as jnp
 
-from fdl import _checks
+from fdl import _checks, _random
 
 
 def check_dropout(x, key, rate, train):
@@ -32,7 +31,7 @@ def is_identity(rate, train):
 def dropout_mask(key, shape, rate, dtype):
     """``mask = bernoulli(1 - rate) / (1 - rate)``: 0 or ``1/(1-rate)`` per unit."""
     keep = 1.0 - rate
-    return jax.random.bernoulli(key, keep, shape).astype(dtype) / jnp.asarray(keep, dtype)
+    return _random.bernoulli(key, keep, shape).astype(dtype) / jnp.asarray(keep, dtype)
 
 
 def dropout(x, key, *, rate, train):

@@ -144,9 +144,18 @@ def _init_model(model, x, key, params, state):
     return (p0 if params is None else params), (s0 if state is None else state)
 
 
-def _scores(model, params, state, x):
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _initial_loss(model, loss, params, state, x, y):
+    """Eval-mode loss of ``model`` on ``(x, y)``, the mean per-example spread (std) of
+    its scores, and the number of classes; one compiled program (layers and losses
+    hash by value, so a second check of the same model reuses it)."""
     scores, _ = model.apply(params, state, x, train=False)
-    return scores
+    return loss(scores, y), jnp.mean(jnp.std(scores, axis=-1)), scores.shape[-1]
+
+
+@jax.jit
+def _l2_of_weights(params):
+    return _regularizers.l2(_steps.weights(params))
 
 
 def check_initial_loss(model, data, loss, key, *, params=None, state=None,
@@ -169,11 +178,10 @@ def check_initial_loss(model, data, loss, key, *, params=None, state=None,
     if not factor > 1.0:
         raise ValueError(f"check_initial_loss: factor must be > 1, got {factor}")
     params, state = _init_model(model, x, key, params, state)
-    scores = _scores(model, params, state, x)
-    num_classes = int(scores.shape[-1])
+    measured, spread, num_classes = _initial_loss(model, loss, params, state, x, y)
+    num_classes = int(num_classes)
     expected = expected_initial_loss(loss, num_classes)
-    measured = float(loss(scores, y))
-    spread = float(jnp.mean(jnp.std(scores, axis=-1)))
+    measured, spread = float(measured), float(spread)
     passed = math.isfinite(measured) and expected / factor <= measured <= expected * factor
     message = (f"initial loss {measured:.4g}, expected ~{expected:.4g} for {num_classes} "
                f"classes (scores std {spread:.3g})")
@@ -203,8 +211,8 @@ def check_regularization_raises_loss(model, data, loss, key, *, reg=SANITY_REG,
     if not (math.isfinite(reg) and reg > 0):
         raise ValueError(f"check_regularization_raises_loss: reg must be > 0, got {reg}")
     params, state = _init_model(model, x, key, params, state)
-    data_loss = float(loss(_scores(model, params, state, x), y))
-    penalty = reg * float(_regularizers.l2(_steps.weights(params)))
+    data_loss = float(_initial_loss(model, loss, params, state, x, y)[0])
+    penalty = reg * float(_l2_of_weights(params))
     measured = data_loss + penalty
     passed = math.isfinite(measured) and measured > data_loss
     message = f"loss {data_loss:.4g} -> {measured:.4g} with reg {reg:g}"

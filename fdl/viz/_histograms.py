@@ -78,7 +78,10 @@ def plot_activation_histograms(activations, path, *, bins=50, value_range=None, 
     for ax in axes.flat[n:]:
         ax.set_axis_off()
     for ax, (label, values) in zip(axes.flat, layers):
-        ax.hist(values, bins=bins, range=value_range, color="tab:blue")
+        # One filled outline per layer rather than ax.hist's one patch per bin: the same
+        # picture at a fraction of the drawing time (figures hold many layers).
+        counts, edges = np.histogram(values, bins=bins, range=value_range)
+        ax.stairs(counts, edges, fill=True, color="tab:blue")
         ax.set_title(f"{label}\nmean {values.mean():.3g}, std {values.std():.3g}", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
