@@ -208,14 +208,22 @@ def _shape_for(size, stride, n=2, c=3):
     return (n, kh + 2 * sh, kw + 2 * sw, c)
 
 
+def _pooled_and_reference(kind, x, size, stride):
+    """fdl.nn's and fdl.manual's pool of ``x`` and reduce_window's, in one compiled program."""
+    pools = ((fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max"
+             else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d))
+    return jax.jit(lambda x: [p(x, size, stride) for p in pools]
+                   + [_reference(kind, x, size, stride)])(x)
+
+
 @pytest.mark.parametrize("size, stride", SIZE_STRIDES)
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32, jnp.float64])
 def test_max_pool_forward_equals_reduce_window_exactly(size, stride, dtype, x64):
     x = jnp.asarray(np.random.default_rng(5).standard_normal(_shape_for(size, stride)), dtype)
-    for pool in (fdl.nn.max_pool2d, fdl.manual.max_pool2d):
-        out = jax.jit(functools.partial(pool, size=size, stride=stride))(x)
+    *outs, expected = _pooled_and_reference("max", x, size, stride)
+    for out in outs:
         assert out.dtype == dtype
-        np.testing.assert_array_equal(out, _reference("max", x, size, stride))
+        np.testing.assert_array_equal(out, expected)
 
 
 @pytest.mark.parametrize("size, stride", SIZE_STRIDES)
@@ -227,11 +235,11 @@ def test_avg_pool_forward_matches_reduce_window(size, stride, dtype, x64):
     # zero has no relative accuracy to speak of (one float32 case had |mean| ~ 1e-8).
     eps = float(jnp.finfo(dtype).eps)
     tol = {"rtol": 8 * eps, "atol": 8 * eps}
-    for pool in (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d):
-        out = jax.jit(functools.partial(pool, size=size, stride=stride))(x)
+    *outs, expected = _pooled_and_reference("avg", x, size, stride)
+    for out in outs:
         assert out.dtype == dtype
-        np.testing.assert_allclose(np.asarray(out, np.float64),
-                                   np.asarray(_reference("avg", x, size, stride), np.float64), **tol)
+        np.testing.assert_allclose(np.asarray(out, np.float64), np.asarray(expected, np.float64),
+                                   **tol)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -312,6 +320,8 @@ def test_pool_under_vmap_matches_batch(pool, size, stride):
     f = lambda x: pool(x, size, stride)  # noqa: E731
     loss = lambda x: jnp.sum(f(x) ** 2)  # noqa: E731
     out, grad = jax.jit(jax.vmap(jax.value_and_grad(loss)))(x)
+    single = jax.jit(jax.value_and_grad(loss))  # one compilation for the three examples
     for k in range(3):
-        np.testing.assert_allclose(out[k], loss(x[k]), rtol=1e-6)
-        np.testing.assert_allclose(grad[k], jax.grad(loss)(x[k]), rtol=1e-6)
+        out_k, grad_k = single(x[k])
+        np.testing.assert_allclose(out[k], out_k, rtol=1e-6)
+        np.testing.assert_allclose(grad[k], grad_k, rtol=1e-6)

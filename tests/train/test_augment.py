@@ -12,6 +12,10 @@ CROP = data.augmentation(crop_padding=1)
 # One optimizer object for every fit: fit caches its compiled epoch per (model, loss,
 # optimizer, ...), so fits of the same model in a test compile once.
 MOMENTUM = optim.momentum(0.05)
+# One model for every MLP fit here (dropout included, which the identity test needs):
+# models compare by configuration, so the plain and the cropped programs compile once
+# for the whole module.
+MLP = models.mlp([16], 10, dropout=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,7 @@ def _assert_same_params(a, b, **tolerance):
 
 
 def test_augmentation_changes_training_and_is_deterministic(digits_subset):
-    model = models.mlp([32], 10)
+    model = MLP
     p_plain, _, h_plain = _fit(model, digits_subset)
     p_aug, _, h_aug = _fit(model, digits_subset, augment=CROP)
     p_again, _, h_again = _fit(model, digits_subset, augment=CROP)
@@ -51,7 +55,7 @@ def test_augmentation_changes_training_and_is_deterministic(digits_subset):
 
 def test_identity_augmentation_leaves_training_unchanged(digits_subset):
     # The augmentation key is its own stream: it does not move the dropout masks.
-    model = models.mlp([32], 10, dropout=0.3)
+    model = MLP
     p_plain, _, _ = _fit(model, digits_subset)
     p_identity, _, _ = _fit(model, digits_subset, augment=lambda key, x: x)
     _assert_same_params(p_plain, p_identity)
@@ -64,14 +68,14 @@ def test_augment_sees_each_minibatch_with_its_own_key(digits_subset):
         seen.append((x.shape, key.dtype))
         return x
 
-    _fit(models.mlp([8], 10), digits_subset, augment=record, epochs=1)
+    _fit(MLP, digits_subset, augment=record, epochs=1)
     # Traced once (inside the scanned body) with the minibatch shape and a typed key.
     assert seen and all(shape == (20, 8, 8, 1) for shape, _ in seen)
     assert all(jnp.issubdtype(dtype, jax.dtypes.prng_key) for _, dtype in seen)
 
 
 def test_resume_with_augmentation_repeats_the_uninterrupted_run(digits_subset, tmp_path):
-    model = models.mlp([32], 10, dropout=0.2)
+    model = MLP
     ckpt = str(tmp_path / "run.ckpt.npz")
     p_full, _, h_full = _fit(model, digits_subset, augment=CROP, epochs=3)
     _fit(model, digits_subset, augment=CROP, epochs=2, checkpoint=ckpt)
@@ -84,7 +88,7 @@ def test_resume_with_augmentation_repeats_the_uninterrupted_run(digits_subset, t
 def test_scan_and_steps_loops_agree_with_augmentation(digits_subset, x64):
     x, y = digits_subset
     x = x.astype(np.float64)
-    model = models.mlp([16], 10, dropout=0.2)
+    model = MLP
     augment = data.augmentation(crop_padding=1, flip=True)
     p_scan, _, h_scan = _fit(model, (x, y), augment=augment, loop="scan")
     p_steps, _, h_steps = _fit(model, (x, y), augment=augment, loop="steps")
@@ -102,7 +106,7 @@ def test_conv_model_trains_with_augmentation(digits_subset):
 
 
 def test_bad_augment_arguments(digits_subset):
-    model = models.mlp([8], 10)
+    model = MLP
     with pytest.raises(TypeError, match="augment must be a function"):
         _fit(model, digits_subset, augment="crop")
     with pytest.raises(ValueError, match="augment must return a batch of the shape"):
