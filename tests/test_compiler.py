@@ -54,21 +54,25 @@ def test_import_adds_the_option_on_a_known_jaxlib():
         assert report["ynn"] is False  # the convolutions stayed on XLA's Eigen path
 
 
-def test_jaxlibs_default_sends_convolutions_to_ynnpack():
-    """What the option is for: without it this jaxlib fuses the convolutions into YNNPACK."""
-    assert _child(FDL_TUNE_XLA="0")["ynn"] is KNOWN_RELEASE
-
-
 def test_import_keeps_the_users_flags_and_appends():
     report = _child(XLA_FLAGS="--xla_force_host_platform_device_count=2")
     assert report["flags"].startswith("--xla_force_host_platform_device_count=2")
     assert report["tuned"] is KNOWN_RELEASE
 
 
-@pytest.mark.parametrize("opt_out", ["0", "false", "no"])
-def test_opt_out(opt_out):
-    report = _child(FDL_TUNE_XLA=opt_out)
+def test_opt_out_and_what_the_option_is_for():
+    report = _child(FDL_TUNE_XLA="0")
     assert report["tuned"] is False and report["flags"] == "" and report["off"] is False
+    # Without the option this jaxlib fuses the convolutions into YNNPACK.
+    assert report["ynn"] is KNOWN_RELEASE
+
+
+@pytest.mark.parametrize("value, opted_out", [("0", True), ("false", True), (" No ", True),
+                                              ("1", False), ("", False), ("yes", False)])
+def test_opt_out_values(monkeypatch, value, opted_out):
+    # The values the fresh-process test above does not start a process for.
+    monkeypatch.setenv(_compiler.OPT_OUT_VARIABLE, value)
+    assert _compiler._opted_out() is opted_out
 
 
 def test_a_users_own_setting_wins():

@@ -5,12 +5,12 @@ process::
 
     python parallel_worker.py simulated OUT.npz          # 2 simulated CPU devices
     python parallel_worker.py process ID PORT OUT.npz    # process ID of 2 on 127.0.0.1:PORT
-    python parallel_worker.py errors OUT.json            # fit's errors on 2 simulated devices
 
 Each run trains the ``problems()`` below with ``fit(..., devices=...)`` over two devices
 and saves the results (see ``results``) to ``OUT.npz``; ``simulated`` also saves the
 single-device results under ``single/...`` and the results of ``evaluate``/``predict``
-on inputs split over the devices. The test compares them.
+on inputs split over the devices, and (under ``errors/...``) the messages of ``fit``'s
+argument errors on the two devices. The test compares them.
 """
 
 import os
@@ -107,29 +107,23 @@ def simulated(out):
         flat[f"{name}/eval_single"] = np.array([result["accuracy"], result["loss"]])
         flat[f"{name}/predict_single"] = np.asarray(
             train.predict(model, params1, state1, x, batch_size=16))
+    flat.update({f"errors/{k}": np.array(v) for k, v in _error_messages(devices).items()})
     np.savez(out, **flat)
 
 
-def errors(out):
-    """The messages of ``fit``'s argument errors on two simulated devices, as JSON."""
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + f" --xla_force_host_platform_device_count={N_DEVICES}")
-    import json
-
-    import jax
-
+def _error_messages(devices):
+    """``{case: "ErrorType: message"}`` of fit's argument errors on ``devices``."""
     from fdl import train
 
     model, data, kwargs = problems()["mlp_scan"]
     messages = {}
     try:
-        train.fit(model, data, devices=jax.devices(), **dict(kwargs, batch_size=15))
+        train.fit(model, data, devices=devices, **dict(kwargs, batch_size=15))
     except Exception as e:  # noqa: BLE001 - the test inspects whatever was raised
         messages["indivisible"] = f"{type(e).__name__}: {e}"
     else:
         messages["indivisible"] = "no error"
-    with open(out, "w") as f:
-        json.dump(messages, f)
+    return messages
 
 
 def process(process_id, port, out):
@@ -155,8 +149,6 @@ if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "simulated":
         simulated(*args)
-    elif mode == "errors":
-        errors(*args)
     elif mode == "process":
         process(int(args[0]), int(args[1]), args[2])
     else:

@@ -5,7 +5,6 @@ worker script ``parallel_worker.py`` next to this file): two simulated CPU devic
 process, and two processes joined by ``jax.distributed`` on 127.0.0.1.
 """
 
-import json
 import os
 import socket
 import subprocess
@@ -98,17 +97,24 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """The worker's results on two simulated CPU devices (one process for the module)."""
+    tmp = tmp_path_factory.mktemp("simulated")
+    out = tmp / "simulated.npz"
+    with open(tmp / "log.txt", "w+") as log:
+        _finish([_start("simulated", out, log=log)], [log],
+                "the worker training on 2 simulated CPU devices")
+    return np.load(out)
+
+
 @pytest.mark.timeout(WORKER_TIMEOUT + 60)
-def test_two_simulated_devices_match_one_device(tmp_path):
+def test_two_simulated_devices_match_one_device(simulated):
     """An MLP with batch norm (scanned epochs) and a conv net (jitted steps) trained on
     two simulated CPU devices end where single-device training ends; evaluate and
     predict on inputs split over the devices agree with single-device ones."""
-    out = tmp_path / "simulated.npz"
-    with open(tmp_path / "log.txt", "w+") as log:
-        _finish([_start("simulated", out, log=log)], [log],
-                "the worker training on 2 simulated CPU devices")
-    results = np.load(out)
-    names = [k for k in results.files if not k.startswith("single/")
+    results = simulated
+    names = [k for k in results.files if not k.startswith(("single/", "errors/"))
              and "/eval_" not in k and "/predict_" not in k]
     assert {k.split("/")[0] for k in names} == {"mlp_scan", "conv_steps"}
     assert any(k.endswith("/state/0") for k in names)  # batch-norm running statistics
@@ -155,12 +161,8 @@ def test_two_processes_match_one_process(tmp_path):
 
 
 @pytest.mark.timeout(WORKER_TIMEOUT + 60)
-def test_batch_size_must_divide_over_the_devices(tmp_path):
-    out = tmp_path / "errors.json"
-    with open(tmp_path / "log.txt", "w+") as log:
-        _finish([_start("errors", out, log=log)], [log],
-                "the worker checking fit's errors on 2 simulated CPU devices")
-    message = json.loads(out.read_text())["indivisible"]
+def test_batch_size_must_divide_over_the_devices(simulated):
+    message = str(simulated["errors/indivisible"])
     assert message.startswith("ValueError:"), message
     assert "batch_size (15)" in message and "number of devices (2)" in message, message
 
