@@ -5,6 +5,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Test processes: the suite is dominated by XLA compilations, which run on one core each.
+# Files stay whole on one process (--dist loadfile) so that their tests share compiled
+# programs. SERIAL_TESTS run afterwards, alone: they start processes that train on
+# several (simulated) devices, whose all-reduce can stall when other tests take the cores.
+TEST_WORKERS ?= auto
+SERIAL_TESTS := tests/train/test_parallel.py
 
 .PHONY: setup run test lint clean
 
@@ -20,7 +26,8 @@ run: setup
 	$(BIN)/fdl train
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --ignore=$(SERIAL_TESTS)
+	$(BIN)/python -m pytest -q $(SERIAL_TESTS)
 
 lint: setup
 	$(BIN)/ruff check fdl tests benchmarks examples

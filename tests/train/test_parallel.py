@@ -2,7 +2,10 @@
 
 JAX fixes its devices at start-up, so the two-device runs happen in fresh processes (the
 worker script ``parallel_worker.py`` next to this file): two simulated CPU devices in one
-process, and two processes joined by ``jax.distributed`` on 127.0.0.1.
+process, and two processes joined by ``jax.distributed`` on 127.0.0.1. ``make test`` runs
+this file alone, after the rest of the suite (``SERIAL_TESTS`` in the Makefile): the
+all-reduce between simulated devices or processes can stall when other tests compete for
+a 2-core machine's cores.
 """
 
 import os
