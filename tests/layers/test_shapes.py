@@ -50,6 +50,7 @@ def test_output_shape_matches_apply(make, input_shape):
     key = jax.random.key(2)
     expected = layer.output_shape(input_shape)
     assert isinstance(expected, tuple)
+
     def run(params, state, x, key, train):
         return layer.apply(params, state, x, train=train, key=key)
 

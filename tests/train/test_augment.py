@@ -40,24 +40,22 @@ def _assert_same_params(a, b, **tolerance):
 
 
 def test_augmentation_changes_training_and_is_deterministic(digits_subset):
-    model = MLP
-    p_plain, _, h_plain = _fit(model, digits_subset)
-    p_aug, _, h_aug = _fit(model, digits_subset, augment=CROP)
-    p_again, _, h_again = _fit(model, digits_subset, augment=CROP)
+    p_plain, _, h_plain = _fit(MLP, digits_subset)
+    p_aug, _, h_aug = _fit(MLP, digits_subset, augment=CROP)
+    p_again, _, h_again = _fit(MLP, digits_subset, augment=CROP)
     assert h_aug["loss"] != h_plain["loss"]
     assert not np.allclose(p_aug[1]["w"], p_plain[1]["w"])
     _assert_same_params(p_aug, p_again)
     assert h_aug["loss"] == h_again["loss"]
     # Another key draws other crops.
-    p_other, _, _ = _fit(model, digits_subset, augment=CROP, key=jax.random.key(1))
+    p_other, _, _ = _fit(MLP, digits_subset, augment=CROP, key=jax.random.key(1))
     assert not np.allclose(p_other[1]["w"], p_aug[1]["w"])
 
 
 def test_identity_augmentation_leaves_training_unchanged(digits_subset):
     # The augmentation key is its own stream: it does not move the dropout masks.
-    model = MLP
-    p_plain, _, _ = _fit(model, digits_subset)
-    p_identity, _, _ = _fit(model, digits_subset, augment=lambda key, x: x)
+    p_plain, _, _ = _fit(MLP, digits_subset)
+    p_identity, _, _ = _fit(MLP, digits_subset, augment=lambda key, x: x)
     _assert_same_params(p_plain, p_identity)
 
 
@@ -75,11 +73,10 @@ def test_augment_sees_each_minibatch_with_its_own_key(digits_subset):
 
 
 def test_resume_with_augmentation_repeats_the_uninterrupted_run(digits_subset, tmp_path):
-    model = MLP
     ckpt = str(tmp_path / "run.ckpt.npz")
-    p_full, _, h_full = _fit(model, digits_subset, augment=CROP, epochs=3)
-    _fit(model, digits_subset, augment=CROP, epochs=2, checkpoint=ckpt)
-    p_resumed, _, h_resumed = _fit(model, digits_subset, augment=CROP, epochs=3,
+    p_full, _, h_full = _fit(MLP, digits_subset, augment=CROP, epochs=3)
+    _fit(MLP, digits_subset, augment=CROP, epochs=2, checkpoint=ckpt)
+    p_resumed, _, h_resumed = _fit(MLP, digits_subset, augment=CROP, epochs=3,
                                    resume=ckpt)
     _assert_same_params(p_full, p_resumed)
     assert h_resumed["loss"] == h_full["loss"]
@@ -88,10 +85,9 @@ def test_resume_with_augmentation_repeats_the_uninterrupted_run(digits_subset, t
 def test_scan_and_steps_loops_agree_with_augmentation(digits_subset, x64):
     x, y = digits_subset
     x = x.astype(np.float64)
-    model = MLP
     augment = data.augmentation(crop_padding=1, flip=True)
-    p_scan, _, h_scan = _fit(model, (x, y), augment=augment, loop="scan")
-    p_steps, _, h_steps = _fit(model, (x, y), augment=augment, loop="steps")
+    p_scan, _, h_scan = _fit(MLP, (x, y), augment=augment, loop="scan")
+    p_steps, _, h_steps = _fit(MLP, (x, y), augment=augment, loop="steps")
     assert jax.tree.leaves(p_scan)[0].dtype == jnp.float64
     # float64: the two loops differ only in how XLA fuses the same arithmetic.
     _assert_same_params(p_scan, p_steps, rtol=1e-10, atol=1e-12)
@@ -106,13 +102,12 @@ def test_conv_model_trains_with_augmentation(digits_subset):
 
 
 def test_bad_augment_arguments(digits_subset):
-    model = MLP
     with pytest.raises(TypeError, match="augment must be a function"):
-        _fit(model, digits_subset, augment="crop")
+        _fit(MLP, digits_subset, augment="crop")
     with pytest.raises(ValueError, match="augment must return a batch of the shape"):
-        _fit(model, digits_subset, augment=lambda key, x: x[:, 1:], loop="steps")
+        _fit(MLP, digits_subset, augment=lambda key, x: x[:, 1:], loop="steps")
     with pytest.raises(ValueError, match="shape and dtype"):
-        _fit(model, digits_subset, augment=lambda key, x: x.astype(jnp.float16))
+        _fit(MLP, digits_subset, augment=lambda key, x: x.astype(jnp.float16))
 
 
 def test_augmentation_builder():

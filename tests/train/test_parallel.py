@@ -116,18 +116,17 @@ def test_two_simulated_devices_match_one_device(simulated):
     """An MLP with batch norm (scanned epochs) and a conv net (jitted steps) trained on
     two simulated CPU devices end where single-device training ends; evaluate and
     predict on inputs split over the devices agree with single-device ones."""
-    results = simulated
-    names = [k for k in results.files if not k.startswith(("single/", "errors/"))
+    names = [k for k in simulated.files if not k.startswith(("single/", "errors/"))
              and "/eval_" not in k and "/predict_" not in k]
     assert {k.split("/")[0] for k in names} == {"mlp_scan", "conv_steps"}
     assert any(k.endswith("/state/0") for k in names)  # batch-norm running statistics
     for k in names:
-        _assert_same(results[k], results[f"single/{k}"], k)
+        _assert_same(simulated[k], simulated[f"single/{k}"], k)
     for name in ("mlp_scan", "conv_steps"):
-        _assert_same(results[f"{name}/eval_split"], results[f"{name}/eval_single"],
+        _assert_same(simulated[f"{name}/eval_split"], simulated[f"{name}/eval_single"],
                      f"{name}: evaluate on split inputs")
-        np.testing.assert_array_equal(results[f"{name}/predict_split"],
-                                      results[f"{name}/predict_single"])
+        np.testing.assert_array_equal(simulated[f"{name}/predict_split"],
+                                      simulated[f"{name}/predict_single"])
 
 
 @pytest.mark.timeout(2 * WORKER_TIMEOUT + 60)  # the simulated fixture may start in its setup
