@@ -25,6 +25,12 @@ __all__ = [
     "conv2d",
     "max_pool2d",
     "avg_pool2d",
+    "add",
+    "concatenate",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+    "subsample2d",
+    "pad_channels",
     "batch_norm_train",
     "batch_norm_eval",
     "update_running",
@@ -211,6 +217,88 @@ def max_pool2d(x, size=2, stride=2):
 def avg_pool2d(x, size=2, stride=2):
     """out[n,i,j,c] = mean_{p<KH,q<KW} x[n, i*sh+p, j*sw+q, c] (no padding)."""
     return _pool(x, size, stride, np.mean)
+
+
+# ---------------------------------------------------------------------------
+# Merges, global pooling and shortcuts (residual networks, Inception)
+# ---------------------------------------------------------------------------
+
+
+def add(a, b):
+    """out = a + b, same shapes only (no broadcasting)."""
+    a, b = _f64(a), _f64(b)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} and {b.shape}")
+    return a + b
+
+
+def concatenate(xs, axis=-1):
+    """out = the arrays of xs one after another along axis, copied element by element."""
+    xs = [_f64(x) for x in xs]
+    axis = axis % xs[0].ndim
+    shape = list(xs[0].shape)
+    shape[axis] = sum(x.shape[axis] for x in xs)
+    out = np.zeros(shape, dtype=np.float64)
+    offset = 0
+    for x in xs:
+        for index in np.ndindex(*x.shape):
+            target = list(index)
+            target[axis] += offset
+            out[tuple(target)] = x[index]
+        offset += x.shape[axis]
+    return out
+
+
+def global_avg_pool2d(x):
+    """out[n, c] = sum_{i,j} x[n, i, j, c] / (H * W)."""
+    x = _f64(x)
+    n_batch, height, width, channels = x.shape
+    out = np.zeros((n_batch, channels), dtype=np.float64)
+    for n in range(n_batch):
+        for c in range(channels):
+            total = 0.0
+            for i in range(height):
+                for j in range(width):
+                    total += x[n, i, j, c]
+            out[n, c] = total / (height * width)
+    return out
+
+
+def global_max_pool2d(x):
+    """out[n, c] = max_{i,j} x[n, i, j, c]."""
+    x = _f64(x)
+    n_batch, height, width, channels = x.shape
+    out = np.full((n_batch, channels), -np.inf, dtype=np.float64)
+    for n in range(n_batch):
+        for c in range(channels):
+            for i in range(height):
+                for j in range(width):
+                    out[n, c] = max(out[n, c], x[n, i, j, c])
+    return out
+
+
+def subsample2d(x, stride):
+    """out[n, i, j, c] = x[n, i*sh, j*sw, c] for every i*sh < H, j*sw < W."""
+    x = _f64(x)
+    sh, sw = _pair(stride, "stride")
+    n_batch, height, width, channels = x.shape
+    rows = [i for i in range(height) if i % sh == 0]
+    cols = [j for j in range(width) if j % sw == 0]
+    out = np.zeros((n_batch, len(rows), len(cols), channels), dtype=np.float64)
+    for a, i in enumerate(rows):
+        for b, j in enumerate(cols):
+            out[:, a, b, :] = x[:, i, j, :]
+    return out
+
+
+def pad_channels(x, before, after):
+    """out[..., before + k] = x[..., k]; the other (before + after) channels are zero."""
+    x = _f64(x)
+    channels = x.shape[-1]
+    out = np.zeros(x.shape[:-1] + (before + channels + after,), dtype=np.float64)
+    for k in range(channels):
+        out[..., before + k] = x[..., k]
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -73,6 +73,15 @@ def _pool_args(shape):
     return lambda rng, dtype: (_distinct(rng, shape, dtype),)
 
 
+def _normal_args(*shapes):
+    return lambda rng, dtype: tuple(_normal(rng, shape, dtype) for shape in shapes)
+
+
+def _sequence_args(*shapes):
+    """One positional argument: a list of arrays (``concatenate``'s ``xs``)."""
+    return lambda rng, dtype: ([_normal(rng, shape, dtype) for shape in shapes],)
+
+
 def _bn_args(shape):
     def make(rng, dtype):
         c = shape[-1]
@@ -147,6 +156,16 @@ CASES = (
     Case("max_pool2d[3,s1]", nn.max_pool2d, _pool_args((1, 5, 5, 2)), {"size": 3, "stride": 1}),
     Case("avg_pool2d", nn.avg_pool2d, _pool_args((2, 4, 4, 3))),
     Case("avg_pool2d[3,s1]", nn.avg_pool2d, _pool_args((1, 5, 5, 2)), {"size": 3, "stride": 1}),
+    Case("add", nn.add, _normal_args((2, 3, 4, 2), (2, 3, 4, 2))),
+    Case("concatenate", nn.concatenate, _sequence_args((2, 3, 3, 2), (2, 3, 3, 1), (2, 3, 3, 3))),
+    Case("concatenate[axis=1]", nn.concatenate, _sequence_args((2, 1, 3, 2), (2, 3, 3, 2)),
+         {"axis": 1}),
+    Case("global_avg_pool2d", nn.global_avg_pool2d, _normal_args((2, 3, 4, 3))),
+    Case("global_max_pool2d", nn.global_max_pool2d, _pool_args((2, 3, 4, 3))),
+    Case("subsample2d[s2]", nn.subsample2d, _normal_args((2, 5, 5, 2)), {"stride": 2}),
+    Case("subsample2d[s(2,3)]", nn.subsample2d, _normal_args((1, 4, 7, 2)), {"stride": (2, 3)}),
+    Case("pad_channels", nn.pad_channels, _normal_args((2, 3, 3, 2)), {"before": 1, "after": 2}),
+    Case("pad_channels[(N,D)]", nn.pad_channels, _normal_args((4, 3)), {"before": 0, "after": 3}),
     Case("batch_norm[train]", nn.batch_norm, _bn_args((6, 4)), {"train": True}, **_BN),
     Case("batch_norm[train,NHWC]", nn.batch_norm, _bn_args((2, 3, 3, 4)), {"train": True}, **_BN),
     Case("batch_norm[eval]", nn.batch_norm, _bn_args((2, 3, 3, 4)), {"train": False}, **_BN),

@@ -80,6 +80,24 @@ from fdl.manual._losses import svm_forward as svm_forward
 from fdl.manual._losses import zero_one as zero_one
 from fdl.manual._losses import zero_one_backward as zero_one_backward
 from fdl.manual._losses import zero_one_forward as zero_one_forward
+from fdl.manual._merge import add as add
+from fdl.manual._merge import add_backward as add_backward
+from fdl.manual._merge import add_forward as add_forward
+from fdl.manual._merge import concatenate as concatenate
+from fdl.manual._merge import concatenate_backward as concatenate_backward
+from fdl.manual._merge import concatenate_forward as concatenate_forward
+from fdl.manual._merge import global_avg_pool2d as global_avg_pool2d
+from fdl.manual._merge import global_avg_pool2d_backward as global_avg_pool2d_backward
+from fdl.manual._merge import global_avg_pool2d_forward as global_avg_pool2d_forward
+from fdl.manual._merge import global_max_pool2d as global_max_pool2d
+from fdl.manual._merge import global_max_pool2d_backward as global_max_pool2d_backward
+from fdl.manual._merge import global_max_pool2d_forward as global_max_pool2d_forward
+from fdl.manual._merge import pad_channels as pad_channels
+from fdl.manual._merge import pad_channels_backward as pad_channels_backward
+from fdl.manual._merge import pad_channels_forward as pad_channels_forward
+from fdl.manual._merge import subsample2d as subsample2d
+from fdl.manual._merge import subsample2d_backward as subsample2d_backward
+from fdl.manual._merge import subsample2d_forward as subsample2d_forward
 from fdl.manual._pool import avg_pool2d as avg_pool2d
 from fdl.manual._pool import avg_pool2d_backward as avg_pool2d_backward
 from fdl.manual._pool import avg_pool2d_forward as avg_pool2d_forward
@@ -104,6 +122,9 @@ PAIRS = (
     (_auto_nn.softmax, softmax), (_auto_nn.log_softmax, log_softmax),
     (_auto_nn.conv2d, conv2d), (_auto_nn.max_pool2d, max_pool2d), (_auto_nn.avg_pool2d, avg_pool2d),
     (_auto_nn.batch_norm, batch_norm), (_auto_nn.dropout, dropout),
+    (_auto_nn.add, add), (_auto_nn.concatenate, concatenate),
+    (_auto_nn.global_avg_pool2d, global_avg_pool2d), (_auto_nn.global_max_pool2d, global_max_pool2d),
+    (_auto_nn.subsample2d, subsample2d), (_auto_nn.pad_channels, pad_channels),
     (_auto_losses.svm, svm), (_auto_losses.softmax_cross_entropy, softmax_cross_entropy),
     (_auto_losses.l1, l1), (_auto_losses.l2, l2), (_auto_losses.zero_one, zero_one),
     (_auto_losses.binary_hinge, binary_hinge), (_auto_losses.kl_divergence, kl_divergence),

@@ -18,5 +18,11 @@ from fdl.nn._conv import im2col as im2col
 from fdl.nn._dropout import dropout as dropout
 from fdl.nn._linear import affine as affine
 from fdl.nn._linear import flatten as flatten
+from fdl.nn._merge import add as add
+from fdl.nn._merge import concatenate as concatenate
+from fdl.nn._merge import global_avg_pool2d as global_avg_pool2d
+from fdl.nn._merge import global_max_pool2d as global_max_pool2d
+from fdl.nn._merge import pad_channels as pad_channels
+from fdl.nn._merge import subsample2d as subsample2d
 from fdl.nn._pool import avg_pool2d as avg_pool2d
 from fdl.nn._pool import max_pool2d as max_pool2d
