@@ -17,7 +17,10 @@ A layer is a frozen, hashable record of pure functions (the idea of stax's
 * ``name``: a readable description used by ``fdl.models.summary``.
 
 A model built by ``serial`` is itself a ``Layer``: its params and state are tuples with
-one entry per sublayer, so ``params[0]["w"]`` is the first layer's weights.
+one entry per sublayer, so ``params[0]["w"]`` is the first layer's weights. The other
+combinators (``fdl.layers._combinators``: ``parallel``, ``residual``, ``concat``) keep the
+same rule: ``params[i]`` and ``state[i]`` belong to ``sublayers[i]``; ``kind`` says how the
+sublayers are wired.
 
 ``Layer`` is a frozen dataclass, not a NamedTuple, so that JAX does not treat it as a
 pytree: it can be closed over or passed as a static argument of ``jax.jit``
@@ -48,10 +51,19 @@ class Layer:
       output_shape: ``input_shape -> shape`` (both without the batch axis).
       name: readable description, e.g. ``"Conv(16, 3x3, stride 1, pad 1)"``.
       needs_key: True if ``apply`` draws random numbers in training (dropout); ``serial``
-        hands a fresh sub-key only to such layers.
-      sublayers: the layers of a ``serial`` model (empty for a single layer).
+        and the other combinators hand a fresh sub-key only to such layers.
+      sublayers: the layers a combinator is made of (empty for a single layer);
+        ``params[i]`` and ``state[i]`` are those of ``sublayers[i]``.
       config: the builder call that made the layer (``fdl._config``), or None; layers
         with equal configs are equal.
+      kind: how ``sublayers`` are wired: ``"serial"`` (each feeds the next),
+        ``"parallel"`` (sublayer ``i`` takes input ``i`` of a tuple), ``"residual"`` and
+        ``"concat"`` (every sublayer takes the same input, then ``join``); None for a
+        single layer (a hand-made layer with sublayers and no kind is taken as serial).
+      join: for ``"parallel"``, ``"residual"`` and ``"concat"``, the function from the
+        tuple of sublayer outputs to the layer's output (the residual addition, the
+        concatenation); ``fdl.models.intermediates`` uses it to follow ``apply`` step by
+        step.
     """
 
     init: Callable
@@ -61,11 +73,13 @@ class Layer:
     needs_key: bool = False
     sublayers: tuple = ()
     config: object = None
+    kind: str | None = None
+    join: Callable | None = None
 
     def _identity(self):
         if self.config is None:  # hand-made: its functions are what it is
             return (self.init, self.apply, self.output_shape, self.name, self.needs_key,
-                    self.sublayers)
+                    self.sublayers, self.kind, self.join)
         return self.config, self.sublayers
 
     def __eq__(self, other):
@@ -79,8 +93,17 @@ class Layer:
     def __repr__(self):
         if self.sublayers:
             inner = ", ".join(repr(layer) for layer in self.sublayers)
-            return f"serial({inner})"
+            kind = wiring(self)
+            return f"{kind}({inner})" if kind == "serial" else f"{self.name}[{inner}]"
         return self.name
+
+
+def wiring(layer):
+    """How ``layer``'s sublayers are wired: its ``kind``, ``"serial"`` for a hand-made
+    layer with sublayers and no kind, None for a single layer."""
+    if not layer.sublayers:
+        return None
+    return layer.kind or "serial"
 
 
 def ops(manual):
@@ -166,27 +189,78 @@ def stateless(fn, name, output_shape=None):
     return Layer(init, apply, shape_fn, name)
 
 
-def _check_layers(layers):
+def check_layers(layers, name="serial"):
+    """``layers`` (varargs, or one list of them) as a non-empty tuple of ``Layer``."""
     if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
         layers = tuple(layers[0])
     if not layers:
-        raise ValueError("serial needs at least one layer")
+        raise ValueError(f"{name} needs at least one layer")
     for i, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             hint = " (did you forget the parentheses, e.g. Relu()?)" if callable(layer) else ""
             raise TypeError(
-                f"serial: layer {i} must be a Layer, got {type(layer).__name__}{hint}"
+                f"{name}: layer {i} must be a Layer, got {type(layer).__name__}{hint}"
             )
     return tuple(layers)
 
 
-def _located(err, index, layer):
-    """``err`` with the position of the failing layer in front of its message."""
+def _located(err, where, layer):
+    """``err`` with ``where`` (e.g. ``"layer 2"``, ``"concat branch 1"``) in front of its
+    message, and the failing layer's name unless the message already starts with it."""
     if type(err) not in (ValueError, TypeError) or len(err.args) != 1:
         return err
+    if isinstance(where, int):
+        where = f"layer {where}"
     message = str(err)
-    where = f"layer {index}" if message.startswith(layer.name) else f"layer {index} ({layer.name})"
+    where = where if message.startswith(layer.name) else f"{where} ({layer.name})"
     return type(err)(f"{where}: {message}")
+
+
+def located_call(where, layer, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, a ValueError/TypeError from it re-raised with ``where``
+    and ``layer``'s name in front (``_located``), so an error deep in a model says where."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError) as err:
+        located = _located(err, where, layer)
+        if located is err:
+            raise
+        raise located from err
+
+
+def init_sublayer(layer, key, input_shape, dtype):
+    """``layer.init`` with ``dtype`` passed on only when it is not the default float32,
+    so a hand-written layer may follow the bare ``(key, input_shape)`` signature."""
+    if np.dtype(dtype) == np.float32:
+        return layer.init(key, input_shape)
+    return layer.init(key, input_shape, dtype)
+
+
+def sublayer_keys(layers, key):
+    """One key per layer of ``layers``: None for those that draw nothing
+    (``needs_key`` False) or when ``key`` is None; otherwise ``split(key, m)[j]`` for the
+    ``j``-th of the ``m`` layers that need one, in order. Every combinator splits this
+    way, and ``fdl.models.intermediates`` too, so both draw the same dropout masks."""
+    keys = [None] * len(layers)
+    keyed = [i for i, layer in enumerate(layers) if layer.needs_key]
+    if key is not None and keyed:
+        for i, k in zip(keyed, jax.random.split(key, len(keyed))):
+            keys[i] = k
+    return keys
+
+
+def check_entries(params, state, n, name, what="per-layer"):
+    """``params`` and ``state`` of a combinator: tuples of ``n`` entries, one per sublayer."""
+    if not isinstance(params, (tuple, list)) or len(params) != n:
+        raise ValueError(
+            f"{name}: params must be a tuple of {n} {what} entries (as returned by init), "
+            f"got {type(params).__name__}"
+            + (f" of length {len(params)}" if isinstance(params, (tuple, list)) else "")
+        )
+    if not isinstance(state, (tuple, list)) or len(state) != n:
+        raise ValueError(
+            f"{name}: state must be a tuple of {n} {what} entries (as returned by init)"
+        )
 
 
 @configured
@@ -210,9 +284,8 @@ def serial(*layers):
         scores, state = model.apply(params, state, x)            # x: (N, 28, 28, 1)
         scores, state = model.apply(params, state, x, train=True, key=key)
     """
-    layers = _check_layers(layers)
+    layers = check_layers(layers)
     name = "serial"
-    keyed = tuple(i for i, layer in enumerate(layers) if layer.needs_key)
 
     def output_shape(input_shape):
         shape = input_shape
@@ -224,10 +297,8 @@ def serial(*layers):
         output_shape(input_shape)  # every shape error before any random draw
         keys = jax.random.split(key, len(layers))
         params, state, shape = [], [], input_shape
-        default = np.dtype(dtype) == np.float32
         for layer, k in zip(layers, keys):
-            # A hand-written layer may follow the bare (key, input_shape) signature.
-            p, s = layer.init(k, shape) if default else layer.init(k, shape, dtype)
+            p, s = init_sublayer(layer, k, shape, dtype)
             shape = layer.output_shape(shape)
             params.append(p)
             state.append(s)
@@ -235,33 +306,13 @@ def serial(*layers):
 
     def apply(params, state, x, *, train=False, key=None):
         check_train(train, name)
-        if not isinstance(params, (tuple, list)) or len(params) != len(layers):
-            raise ValueError(
-                f"serial: params must be a tuple of {len(layers)} per-layer entries (as "
-                f"returned by init), got {type(params).__name__}"
-                + (f" of length {len(params)}" if isinstance(params, (tuple, list)) else "")
-            )
-        if not isinstance(state, (tuple, list)) or len(state) != len(layers):
-            raise ValueError(
-                f"serial: state must be a tuple of {len(layers)} per-layer entries (as "
-                "returned by init)"
-            )
-        subkeys = [None] * len(layers)
-        if key is not None and keyed:
-            split = jax.random.split(key, len(keyed))
-            for j, i in enumerate(keyed):
-                subkeys[i] = split[j]
+        check_entries(params, state, len(layers), name)
         new_state = []
-        for i, (layer, p, s, k) in enumerate(zip(layers, params, state, subkeys)):
-            try:
-                x, s = layer.apply(p, s, x, train=train, key=k)
-            except (ValueError, TypeError) as err:
-                located = _located(err, i, layer)
-                if located is err:
-                    raise
-                raise located from err
+        for i, (layer, p, s, k) in enumerate(zip(layers, params, state,
+                                                 sublayer_keys(layers, key))):
+            x, s = located_call(i, layer, layer.apply, p, s, x, train=train, key=k)
             new_state.append(s)
         return x, tuple(new_state)
 
-    return Layer(init, apply, output_shape, name, needs_key=bool(keyed), sublayers=layers)
-
+    return Layer(init, apply, output_shape, name, needs_key=any(la.needs_key for la in layers),
+                 sublayers=layers, kind="serial")
