@@ -44,3 +44,39 @@ def test_bad_arguments_raise():
         models.intermediates("mlp", params, state, jnp.ones((2, 4)))
     with pytest.raises(TypeError, match="train"):
         models.intermediates(model, params, state, jnp.ones((2, 4)), train=1)
+
+
+def test_branches_are_followed_with_the_keys_apply_uses():
+    # Dropout inside a residual block and inside a concat branch, batch norm in a branch:
+    # intermediates must split keys exactly as apply does, so the last entry is the output.
+    block = L.serial(L.Dense(4), L.BatchNorm(), L.Relu(), L.Dropout(0.5))
+    model = L.serial(
+        L.residual(block),
+        L.concat(L.Dropout(0.5), L.serial(L.Dense(3), L.Tanh()), L.Identity()),
+        L.Dense(2),
+    )
+    params, state = model.init(jax.random.key(0), (4,))
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((5, 4)), jnp.float32)
+    key = jax.random.key(3)
+    acts = models.intermediates(model, params, state, x, train=True, key=key)
+    labels = [label for label, _ in acts]
+    assert labels == [
+        "0.0.0:Dense(4)", "0.0.1:BatchNorm(momentum=0.9)", "0.0.2:Relu", "0.0.3:Dropout(0.5)",
+        "0.1:Identity", "0:residual",
+        "1.0:Dropout(0.5)", "1.1.0:Dense(3)", "1.1.1:Tanh", "1.2:Identity", "1:concat",
+        "2:Dense(2)"]
+    assert labels == models.layer_labels(model)
+    out, _ = jax.jit(model.apply, static_argnames="train")(params, state, x, train=True, key=key)
+    # Same program up to fusion: float32 rounding only.
+    np.testing.assert_allclose(acts[-1][1], out, rtol=1e-6, atol=1e-6)
+    acts = dict(acts)
+    # The residual entry is the block's output plus the shortcut's.
+    np.testing.assert_allclose(acts["0:residual"], acts["0.0.3:Dropout(0.5)"] + x, rtol=1e-6,
+                               atol=1e-6)  # one float32 addition, recomputed
+    assert acts["1:concat"].shape == (5, 4 + 3 + 4)
+    np.testing.assert_array_equal(acts["1:concat"][:, 4:7], acts["1.1.1:Tanh"])
+    # Masks were drawn: some units of the block's dropout are zero, survivors doubled.
+    relu, dropped = acts["0.0.2:Relu"], acts["0.0.3:Dropout(0.5)"]
+    kept = dropped != 0
+    np.testing.assert_allclose(dropped[kept], 2 * relu[kept], rtol=1e-6)  # x / (1 - 0.5)
+    assert not kept[relu != 0].all()

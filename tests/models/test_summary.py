@@ -73,3 +73,56 @@ def test_summary_nested_and_single_layer():
         models.summary(models.lenet5(), (1, 28, 28, 1))
     with pytest.raises(TypeError, match="Layer"):
         models.summary(lambda x: x, (3,))
+
+
+def test_summary_residual_and_inception_like_concat():
+    block = L.serial(L.Conv(8, 3, padding=1), L.BatchNorm(), L.Relu(), L.Conv(8, 3, padding=1))
+    model = L.serial(
+        L.Conv(8, 3, padding=1),
+        L.residual(block),
+        L.residual(L.Conv(16, 2, stride=2), L.serial(L.Subsample(2), L.PadChannels(4, 4))),
+        L.concat(L.Conv(4, 1), L.serial(L.Conv(2, 1), L.Conv(6, 3, padding=1)), L.Identity()),
+        L.GlobalAvgPool(), L.Dense(10))
+    lines = models.summary(model, (8, 8, 3)).splitlines()
+    names = [ln.split("  (")[0].rstrip() for ln in lines]
+
+    def row(name, start=0):
+        """The cells after ``name`` in the first row at or after ``start`` showing it."""
+        i = names.index(name, start)
+        return i, lines[i][len(name):].split()
+
+    # The residual: a title row, the block's layers two levels in, the shortcut, the sum.
+    i, cells = row("residual")
+    assert cells == []  # a title, no shape or count of its own
+    assert names[i + 1: i + 7] == ["  block:", "    Conv(8, 3x3, stride 1, pad 1)",
+                                   "    BatchNorm(momentum=0.9)", "    Relu",
+                                   "    Conv(8, 3x3, stride 1, pad 1)", "  shortcut:"]
+    assert row("    Conv(8, 3x3, stride 1, pad 1)")[1] == ["(8,", "8,", "8)", "584"]
+    assert row("    Identity")[1] == ["(8,", "8,", "8)", "0"]
+    assert row("  = block + shortcut", i)[1] == ["(8,", "8,", "8)", "0"]
+    # The projection-free shortcut of the strided block: subsample, then zero channels.
+    j, _ = row("residual", i + 1)
+    assert row("    Subsample(2)", j)[1] == ["(4,", "4,", "8)", "0"]
+    assert row("  = block + shortcut", j)[1] == ["(4,", "4,", "16)", "0"]
+    # The Inception-like concat: one heading per branch, then the joined channels.
+    k, _ = row("concat")
+    assert [n for n in names[k:] if n.startswith("  branch")] == [
+        "  branch 0:", "  branch 1:", "  branch 2:"]
+    assert row("    Conv(6, 3x3, stride 1, pad 1)", k)[1] == ["(4,", "4,", "6)",
+                                                            str(3 * 3 * 2 * 6 + 6)]
+    assert row("  = concatenate", k)[1] == ["(4,", "4,", "26)", "0"]
+    assert row("GlobalAvgPool")[1] == ["(26,)", "0"]
+    convs = (3 * 3 * 3 * 8 + 8) + 2 * (3 * 3 * 8 * 8 + 8) + (2 * 2 * 8 * 16 + 16)
+    inception = (16 * 4 + 4) + (16 * 2 + 2) + (3 * 3 * 2 * 6 + 6)
+    total = convs + 2 * 8 + inception + 26 * 10 + 10
+    assert lines[-2] == f"Total params: {total:,}"
+    # The Params column adds up to the total: joins and titles count nothing twice.
+    counted = sum(int(ln.split()[-1].replace(",", "")) for ln in lines[2:-3]
+                  if ln.split()[-1].replace(",", "").isdigit())
+    assert counted == total
+
+
+def test_summary_fan_out_and_parallel():
+    text = models.summary(L.serial(L.fan_out(2), L.parallel(L.Dense(3), L.Tanh())), (5,))
+    assert "fan_out(2)    ((5,), (5,))" in text
+    assert "  = tuple     ((3,), (5,))" in text and "Total params: 18" in text
