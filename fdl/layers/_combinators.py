@@ -43,7 +43,8 @@ def is_shape(value):
 
 @configured
 def Identity():
-    """The identity, ``out = x`` (any shape): a residual block's default shortcut."""
+    """The identity, ``out = x``, shape unchanged: a residual block's default shortcut
+    (``residual(block)`` computes ``block(x) + x``)."""
     return stateless(lambda x: x, "Identity")
 
 
@@ -61,8 +62,9 @@ def _branching(name, kind, layers, labels, join, output_shape):
         if not split:
             return (x,) * n
         if not isinstance(x, (tuple, list)) or len(x) != n:
-            got = f"{type(x).__name__} of length {len(x)}" if isinstance(x, (tuple, list)) \
-                else type(x).__name__
+            got = type(x).__name__
+            if isinstance(x, (tuple, list)):
+                got += f" of length {len(x)}"
             raise ValueError(f"{name}: {what} must be a tuple of {n}, one per branch, got {got}")
         return tuple(x)
 
