@@ -143,6 +143,27 @@ def maxout(x, w, b):
 # ---------------------------------------------------------------------------
 
 
+def _sides(padding):
+    """((top, bottom), (left, right)) of an int, a pair (rows, cols) or per-side pairs."""
+    per_axis = padding if isinstance(padding, (tuple, list)) else (padding, padding)
+    if len(per_axis) != 2:
+        raise ValueError(f"padding must be an int or a pair, got {padding!r}")
+    return tuple(
+        (int(p[0]), int(p[1])) if isinstance(p, (tuple, list)) else (int(p), int(p))
+        for p in per_axis
+    )
+
+
+def _pad_image(x, pads, value):
+    """x (N, H, W, C) inside a border of ``value``, pads = ((top, bottom), (left, right))."""
+    (top, bottom), (left, right) = pads
+    n_batch, height, width, channels = x.shape
+    xp = np.full((n_batch, height + top + bottom, width + left + right, channels), value,
+                 dtype=np.float64)
+    xp[:, top:top + height, left:left + width, :] = x
+    return xp
+
+
 def _same_pads(size, kernel, stride):
     out = -(-size // stride)  # ceil(size / stride)
     total = max((out - 1) * stride + kernel - size, 0)
@@ -151,7 +172,12 @@ def _same_pads(size, kernel, stride):
 
 
 def conv2d(x, w, b, stride=1, padding=0):
-    """out[n,i,j,o] = b[o] + sum_{p,q,c} xpad[n, i*sh+p, j*sw+q, c] * w[p,q,c,o] (cross-correlation)."""
+    """out[n,i,j,o] = b[o] + sum_{p,q,c} xpad[n, i*sh+p, j*sw+q, c] * w[p,q,c,o] (cross-correlation).
+
+    padding: an int, a pair (rows, cols), per side ((top, bottom), (left, right)), 'SAME'
+    or 'VALID'. The output size is floored, as PyTorch does: a window that would run
+    past the padded input is dropped.
+    """
     x = _f64(x)
     w = _f64(w)
     b = _f64(b)
@@ -171,14 +197,9 @@ def conv2d(x, w, b, stride=1, padding=0):
         else:
             raise ValueError(f"padding must be an int, a pair, 'SAME' or 'VALID', got {padding!r}")
     else:
-        ph, pw = _pair(padding, "padding")
-        pads_h, pads_w = (ph, ph), (pw, pw)
+        pads_h, pads_w = _sides(padding)
 
-    xp = np.zeros(
-        (n_batch, height + pads_h[0] + pads_h[1], width + pads_w[0] + pads_w[1], c_in),
-        dtype=np.float64,
-    )
-    xp[:, pads_h[0]:pads_h[0] + height, pads_w[0]:pads_w[0] + width, :] = x
+    xp = _pad_image(x, (pads_h, pads_w), 0.0)
 
     h_out = (xp.shape[1] - kh) // sh + 1
     w_out = (xp.shape[2] - kw) // sw + 1
@@ -192,8 +213,8 @@ def conv2d(x, w, b, stride=1, padding=0):
     return out
 
 
-def _pool(x, size, stride, reduce_fn):
-    x = _f64(x)
+def _pool(x, size, stride, reduce_fn, padding=0, fill=0.0):
+    x = _pad_image(_f64(x), _sides(padding), fill)
     n_batch, height, width, channels = x.shape
     kh, kw = _pair(size, "size")
     sh, sw = _pair(stride, "stride")
@@ -209,14 +230,16 @@ def _pool(x, size, stride, reduce_fn):
     return out
 
 
-def max_pool2d(x, size=2, stride=2):
-    """out[n,i,j,c] = max_{p<KH,q<KW} x[n, i*sh+p, j*sw+q, c] (no padding)."""
-    return _pool(x, size, stride, np.max)
+def max_pool2d(x, size=2, stride=2, padding=0):
+    """out[n,i,j,c] = max_{p<KH,q<KW} xpad[n, i*sh+p, j*sw+q, c], xpad bordered by -inf
+    (padding as in conv2d; output size floored)."""
+    return _pool(x, size, stride, np.max, padding, -np.inf)
 
 
-def avg_pool2d(x, size=2, stride=2):
-    """out[n,i,j,c] = mean_{p<KH,q<KW} x[n, i*sh+p, j*sw+q, c] (no padding)."""
-    return _pool(x, size, stride, np.mean)
+def avg_pool2d(x, size=2, stride=2, padding=0):
+    """out[n,i,j,c] = mean_{p<KH,q<KW} xpad[n, i*sh+p, j*sw+q, c], xpad bordered by zeros
+    that count in the mean (PyTorch's count_include_pad=True; output size floored)."""
+    return _pool(x, size, stride, np.mean, padding, 0.0)
 
 
 # ---------------------------------------------------------------------------

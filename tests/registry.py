@@ -53,8 +53,10 @@ REFERENCES = {
     "log_softmax": lambda s: ref.log_softmax(_np(s)),
     "conv2d": lambda x, w, b, stride=1, padding=0, impl=None: ref.conv2d(
         _np(x), _np(w), _np(b), stride, padding),
-    "max_pool2d": lambda x, size=2, stride=2: ref.max_pool2d(_np(x), size, stride),
-    "avg_pool2d": lambda x, size=2, stride=2: ref.avg_pool2d(_np(x), size, stride),
+    "max_pool2d": lambda x, size=2, stride=2, padding=0: ref.max_pool2d(_np(x), size, stride,
+                                                                        padding),
+    "avg_pool2d": lambda x, size=2, stride=2, padding=0: ref.avg_pool2d(_np(x), size, stride,
+                                                                        padding),
     "add": lambda a, b: ref.add(_np(a), _np(b)),
     "concatenate": lambda xs, axis=-1: ref.concatenate([_np(x) for x in xs], axis),
     "global_avg_pool2d": lambda x: ref.global_avg_pool2d(_np(x)),

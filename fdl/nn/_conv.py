@@ -18,12 +18,22 @@ Output size, per spatial axis: ``(size - kernel + 2*padding) / stride + 1``. Whe
 is not an integer the filter "cannot be applied" at that stride and fdl raises
 ``ValueError`` instead of silently dropping the last rows (``"VALID"`` is padding 0 and
 follows the same rule; ``"SAME"`` pads so the output is ``ceil(size / stride)``).
+
+Padding may also be given per side, ``((top, bottom), (left, right))``; the rule then
+reads ``(size - kernel + before + after) % stride == 0``. That is how fdl states the
+arithmetic of libraries that floor instead (PyTorch): their ``padding=P`` whose last
+``r = (size - kernel + 2P) % stride`` padded rows are never read is exactly
+``(P, P - r)``, the same windows at the same offsets (7x7/2 pad 3 on 224 is
+``((3, 2), (3, 2))``, 112 outputs). Where ``r > P`` (a 1x1/2 convolution of an even
+size) the unread rows are input rows: ``fdl.nn.subsample2d`` then a stride-1 1x1
+convolution reads the same pixels.
 """
 
 import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from fdl import _checks, _compiler
@@ -47,16 +57,70 @@ def conv_output_size(size, kernel, stride=1, padding=0):
             raise TypeError(f"{name} must be an int, got {value!r}")
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}")
-    before, after = _axis_padding(size, kernel, stride, padding, "padding")
-    return _checked_output(size, kernel, stride, before, after, "input", strict=not _is_same(padding))
+    if isinstance(padding, (tuple, list)):
+        # One axis, one number: a pair here would read as (before, after) to some and as
+        # (rows, columns) to others; per-side padding belongs to conv2d/resolve_padding.
+        raise TypeError(f"padding must be an int, 'SAME' or 'VALID', got {padding!r}")
+    return axis_output(size, kernel, stride, padding)
 
 
 def _is_same(padding):
     return isinstance(padding, str) and padding.upper() == "SAME"
 
 
-def _axis_padding(size, kernel, stride, padding, name):
-    """Resolves one axis' padding spec to (before, after) zero counts."""
+_CONV_FORMS = "an int, a pair, 'SAME' or 'VALID' (or per side ((top, bottom), (left, right)))"
+_NUMERIC_FORMS = "an int, a pair (rows, columns) or per side ((top, bottom), (left, right))"
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _sides(entry, whole, forms):
+    """One axis' numeric padding, an int or ``(before, after)``, as a pair of ints >= 0."""
+    if isinstance(entry, (tuple, list)):
+        if len(entry) != 2:
+            raise ValueError(f"padding must be {forms}, got {whole!r}")
+        if not all(_is_int(p) for p in entry):
+            raise TypeError(f"padding must be {forms}, got {whole!r}")
+        before, after = int(entry[0]), int(entry[1])
+    elif _is_int(entry):
+        before = after = int(entry)
+    else:
+        raise TypeError(f"padding must be {forms}, got {whole!r}")
+    if min(before, after) < 0:
+        raise ValueError(f"padding must be >= 0, got {whole!r}")
+    return before, after
+
+
+def _per_axis(padding, forms):
+    """``(rows spec, columns spec)``: a pair is per axis, anything else applies to both."""
+    if isinstance(padding, (tuple, list)):
+        if len(padding) != 2:
+            raise ValueError(f"padding must be {forms}, got {padding!r}")
+        return tuple(padding)
+    return padding, padding
+
+
+def padding_sides(padding):
+    """``((top, bottom), (left, right))`` of a numeric padding spec (pools, layers).
+
+    ``padding``: an int (every side), a pair ``(PH, PW)``, or per side ``((top, bottom),
+    (left, right))`` (an axis' entry may be an int or a ``(before, after)`` pair); every
+    count an int >= 0.
+    """
+    return tuple(_sides(entry, padding, _NUMERIC_FORMS)
+                 for entry in _per_axis(padding, _NUMERIC_FORMS))
+
+
+def _is_same(padding):
+    return isinstance(padding, str) and padding.upper() == "SAME"
+
+
+def _axis_padding(size, kernel, stride, padding, forms, whole=None):
+    """Resolves one axis' padding spec (an int, ``(before, after)`` or a mode string) to
+    ``(before, after)`` zero counts; errors show ``whole``, the spec the caller gave."""
+    whole = padding if whole is None else whole
     if isinstance(padding, str):
         mode = padding.upper()
         if mode == "VALID":
@@ -65,12 +129,15 @@ def _axis_padding(size, kernel, stride, padding, name):
             out = math.ceil(size / stride)
             total = max((out - 1) * stride + kernel - size, 0)
             return total // 2, total - total // 2
-        raise ValueError(f"{name} must be an int, a pair, 'SAME' or 'VALID', got {padding!r}")
-    if isinstance(padding, bool) or not isinstance(padding, int):
-        raise TypeError(f"{name} must be an int, a pair, 'SAME' or 'VALID', got {padding!r}")
-    if padding < 0:
-        raise ValueError(f"{name} must be >= 0, got {padding}")
-    return padding, padding
+        raise ValueError(f"padding must be {forms}, got {whole!r}")
+    return _sides(padding, whole, forms)
+
+
+def axis_output(size, kernel, stride, padding):
+    """Output length along one axis for one axis' padding spec (an int, ``(before, after)``,
+    ``"SAME"`` or ``"VALID"``); the strict tiling rule unless ``"SAME"``."""
+    before, after = _axis_padding(size, kernel, stride, padding, _CONV_FORMS)
+    return _checked_output(size, kernel, stride, before, after, "input", strict=not _is_same(padding))
 
 
 def _checked_output(size, kernel, stride, before, after, what, strict=True):
@@ -92,18 +159,17 @@ def _checked_output(size, kernel, stride, before, after, what, strict=True):
 
 
 def resolve_padding(hw, kernel, stride, padding):
-    """``((top, bottom), (left, right))`` for an NHWC image of spatial size ``hw``.
+    """``((top, bottom), (left, right))`` and the output ``(Ho, Wo)`` for an NHWC image of
+    spatial size ``hw``.
 
-    ``padding`` is an int, a pair of ints (rows, columns), ``"SAME"`` or ``"VALID"``.
+    ``padding`` is an int, a pair of ints (rows, columns), ``"SAME"``, ``"VALID"``, or
+    per side ``((top, bottom), (left, right))``. The tiling rule applies to each axis'
+    total: ``(size - kernel + before + after) % stride == 0``.
     """
-    if isinstance(padding, (tuple, list)):
-        if len(padding) != 2:
-            raise ValueError(f"padding must be an int, a pair, 'SAME' or 'VALID', got {padding!r}")
-        per_axis = padding
-    else:
-        per_axis = (padding, padding)
+    per_axis = _per_axis(padding, _CONV_FORMS)
     pads = tuple(
-        _axis_padding(hw[a], kernel[a], stride[a], per_axis[a], "padding") for a in range(2)
+        _axis_padding(hw[a], kernel[a], stride[a], per_axis[a], _CONV_FORMS, padding)
+        for a in range(2)
     )
     out = tuple(
         _checked_output(hw[a], kernel[a], stride[a], *pads[a], ("height", "width")[a],
@@ -181,13 +247,18 @@ def conv2d(x, w, b, stride=1, padding=0, *, impl="auto"):
       w: ``(KH, KW, C, O)`` filters; each extends the full depth ``C`` of the input.
       b: ``(O,)`` biases, one per filter.
       stride: int or ``(SH, SW)``, >= 1.
-      padding: zeros on each border: int, ``(PH, PW)``, ``"SAME"`` or ``"VALID"``.
+      padding: zeros on each border: int, ``(PH, PW)``, ``"SAME"``, ``"VALID"``, or per
+        side ``((top, bottom), (left, right))``. Per-side padding expresses frameworks
+        that floor the output size within the tiling rule: PyTorch's 7x7/2 pad 3 on 224
+        reads the same windows as ``((3, 2), (3, 2))`` (its last padded row is never read).
       impl: ``"auto"`` (the faster of the two for this layer, see ``choose_impl``),
         ``"xla"`` (native convolution) or ``"im2col"`` (patches times one matrix).
     Returns:
-      ``(N, Ho, Wo, O)`` feature maps, ``Ho = (H - KH + 2 PH) / SH + 1``.
+      ``(N, Ho, Wo, O)`` feature maps, ``Ho = (H - KH + top + bottom) / SH + 1`` (likewise
+      ``Wo``).
     Raises:
-      ValueError: ranks, channel counts, or a filter that cannot be applied at the stride.
+      ValueError: ranks, channel counts, negative padding, or a filter that cannot be
+      applied at the stride.
     """
     impl = resolve_impl(impl, w)
     if impl == "xla":

@@ -1,8 +1,17 @@
 """Pooling layers (lecture: "Pooling Layer"): downsample each channel independently.
 
 A ``size x size`` window moves with step ``stride`` over every channel of an NHWC
-image; max pooling keeps the largest value, average pooling the mean. No padding;
-a window that cannot tile the input at that stride raises ``ValueError`` (as for conv).
+image; max pooling keeps the largest value, average pooling the mean. A window that
+cannot tile the (padded) input at that stride raises ``ValueError``, as for conv.
+
+Padding is optional and off by default (the notes: "it is not common to use zero-padding
+for pooling layers"), but the classic ImageNet networks need it: GoogLeNet's and
+ResNet's 3x3/2 max pools (PyTorch's padding 1 or ``ceil_mode``). Max pooling pads with
+``-inf``, so a padded position never wins a window and never receives gradient; average
+pooling pads with zeros and still divides by the full window area ``KH * KW`` (PyTorch's
+``count_include_pad=True``). Each padding side must be smaller than the window, so that
+every window covers at least one input pixel. PyTorch's ceil mode is extra padding after
+the input: a 3x3/2 ceil-mode max pool on 112 is ``padding=((0, 1), (0, 1))``.
 
 Both poolings are written on the window's ``KH * KW`` *strided slices*: slice
 ``(p, q)`` is ``x[:, p::SH, q::SW]`` cropped to the output size, the value at offset
@@ -29,17 +38,49 @@ import jax.numpy as jnp
 from jax import lax
 
 from fdl import _checks
-from fdl.nn._conv import resolve_padding
+from fdl.nn._conv import padding_sides, resolve_padding
 
 
-def check_pool(x, size, stride):
-    """Validates pooling arguments; returns ``x``, the window and stride pairs, output size."""
+def check_pool_padding(padding, size):
+    """``((top, bottom), (left, right))`` of a pool's ``padding``, each side < the window."""
+    pads = padding_sides(padding)
+    for axis in range(2):
+        if max(pads[axis]) >= size[axis]:
+            raise ValueError(
+                f"padding must be smaller than the window on each side (every window must "
+                f"cover the input), got {pads[axis]} on the {('height', 'width')[axis]} axis "
+                f"for a window of {size[axis]}"
+            )
+    return pads
+
+
+def check_pool(x, size, stride, padding=0):
+    """Validates pooling arguments; returns ``x``, the window and stride pairs, the
+    per-side padding ``((top, bottom), (left, right))`` and the output size."""
     x = _checks.float_array(x, "x")
     _checks.check_rank(x, "x", 4, "(N, H, W, C) -- images are NHWC")
     size = _checks.pair(size, "size")
     stride = _checks.pair(stride, "stride")
-    _, out = resolve_padding(x.shape[1:3], size, stride, 0)
-    return x, size, stride, out
+    pads = check_pool_padding(padding, size)
+    _, out = resolve_padding(x.shape[1:3], size, stride, pads)
+    return x, size, stride, pads, out
+
+
+def is_padded(pads):
+    return any(p for side in pads for p in side)
+
+
+def pad_image(x, pads, value):
+    """``x`` with ``pads`` rows/columns of ``value`` around H and W (``lax.pad``; its
+    transpose, the crop, is the gradient)."""
+    config = ((0, 0, 0), (*pads[0], 0), (*pads[1], 0), (0, 0, 0))
+    return lax.pad(x, jnp.asarray(value, x.dtype), config)
+
+
+def crop_image(dxp, pads, hw):
+    """The inverse placement of ``pad_image``: the ``H x W`` input region of ``dxp``."""
+    (top, _), (left, _) = pads
+    return dxp[:, top:top + hw[0], left:left + hw[1], :]
 
 
 def _out_hw(hw, size, stride):
@@ -165,28 +206,40 @@ def _avg_pool_bwd(size, stride, residual, dout):
 _avg_pool.defvjp(_avg_pool_fwd, _avg_pool_bwd)
 
 
-def max_pool2d(x, size=2, stride=2):
-    """Max pooling: ``out[n,i,j,c] = max_{p<KH, q<KW} x[n, i*SH + p, j*SW + q, c]``.
+def max_pool2d(x, size=2, stride=2, padding=0):
+    """Max pooling: ``out[n,i,j,c] = max_{p<KH, q<KW} xpad[n, i*SH + p, j*SW + q, c]``.
 
-    Gradient ("max gate = gradient router"): ``dout[n,i,j,c]`` goes to the first
-    maximal ``(p, q)`` of its window in row-major order and nowhere else, so ties
-    give one position the whole gradient; overlapping windows add up.
+    ``xpad`` is ``x`` with ``padding`` rows/columns of ``-inf`` around it. Gradient
+    ("max gate = gradient router"): ``dout[n,i,j,c]`` goes to the first maximal
+    ``(p, q)`` of its window in row-major order and nowhere else, so ties give one
+    position the whole gradient; overlapping windows add up; a padded position never
+    is the maximum, so none reaches the padding.
 
     Args:
       x: ``(N, H, W, C)``.
       size: window, int or pair. stride: step, int or pair.
+      padding: ``-inf`` borders: an int, ``(PH, PW)`` or per side ``((top, bottom),
+        (left, right))``, each side smaller than the window; 0 by default.
     Returns:
-      ``(N, Ho, Wo, C)`` with ``Ho = (H - KH) / SH + 1`` (likewise ``Wo``), ``x``'s dtype.
+      ``(N, Ho, Wo, C)`` with ``Ho = (H - KH + top + bottom) / SH + 1`` (likewise
+      ``Wo``), ``x``'s dtype.
     """
-    x, size, stride, _ = check_pool(x, size, stride)
+    x, size, stride, pads, _ = check_pool(x, size, stride, padding)
+    if is_padded(pads):
+        x = pad_image(x, pads, -jnp.inf)
     return _max_pool(x, size, stride)
 
 
-def avg_pool2d(x, size=2, stride=2):
-    """Average pooling: ``out[n,i,j,c] = mean_{p<KH, q<KW} x[n, i*SH + p, j*SW + q, c]``.
+def avg_pool2d(x, size=2, stride=2, padding=0):
+    """Average pooling: ``out[n,i,j,c] = 1/(KH KW) sum_{p<KH, q<KW} xpad[n, i*SH + p, j*SW + q, c]``.
 
-    Gradient: ``dout / (KH * KW)`` to every position of the window. Shapes as in
+    ``xpad`` is ``x`` with ``padding`` rows/columns of zeros around it; the divisor is
+    the full window area even where the window overlaps the padding (PyTorch's
+    ``count_include_pad=True``). Gradient: ``dout / (KH * KW)`` to every position of the
+    window (the padded ones' shares are dropped). Shapes and ``padding`` as in
     ``max_pool2d``.
     """
-    x, size, stride, _ = check_pool(x, size, stride)
+    x, size, stride, pads, _ = check_pool(x, size, stride, padding)
+    if is_padded(pads):
+        x = pad_image(x, pads, 0)
     return _avg_pool(x, size, stride)

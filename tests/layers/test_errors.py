@@ -85,3 +85,29 @@ def test_apply_errors_name_the_layer():
         model.apply(params, state, jax.numpy.ones((2, 9)))
     with pytest.raises(ValueError, match="padding must be >= 0"):
         L.Conv(3, 3, padding=-1)
+
+
+def test_conv_bias_and_per_side_padding_errors():
+    with pytest.raises(TypeError, match=r"^Conv\(4, 3\): bias must be True or False, got 0"):
+        L.Conv(4, 3, bias=0)
+    with pytest.raises(ValueError, match=r"^Conv\(4, 3\): padding must be an int, a pair"):
+        L.Conv(4, 3, padding=((1, 2), (3,)))
+    with pytest.raises(ValueError, match=r"^Conv\(4, 3\): padding must be >= 0"):
+        L.Conv(4, 3, padding=((1, -2), (0, 0)))
+    # The strict rule on the padded total: PyTorch's 7x7/2 pad 3 on 224 floors.
+    with pytest.raises(ValueError, match=r"Conv\(4, 7x7, stride 2, pad 3\) cannot be applied to "
+                                         r"input_shape \(224, 224, 3\) \(height axis\)"):
+        L.Conv(4, 7, stride=2, padding=3).init(KEY, (224, 224, 3))
+    assert L.Conv(4, 7, stride=2, padding=((3, 2), (3, 2))).output_shape((224, 224, 3)) == (
+        112, 112, 4)
+
+
+def test_pool_padding_errors():
+    with pytest.raises(ValueError, match=r"^MaxPool\(3, 2\): padding must be smaller than the window"):
+        L.MaxPool(3, 2, padding=3)
+    with pytest.raises(TypeError, match=r"^AvgPool\(2, 2\): padding must be an int, a pair"):
+        L.AvgPool(padding="SAME")
+    with pytest.raises(ValueError, match=r"MaxPool\(3, stride 2, pad 1\) cannot be applied.*"
+                                         r"\(112, 112, 64\)"):
+        L.MaxPool(3, 2, padding=1).init(KEY, (112, 112, 64))
+    assert L.MaxPool(3, 2, padding=((1, 0), (1, 0))).output_shape((112, 112, 64)) == (56, 56, 64)

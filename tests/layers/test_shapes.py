@@ -22,7 +22,11 @@ CASES = [
     ("conv-im2col", lambda: L.Conv(3, 3, padding=1, impl="im2col"), (5, 5, 2)),
     ("conv-manual", lambda: L.Conv(3, 3, padding=1, manual=True), (5, 5, 2)),
     ("conv-rect-kernel", lambda: L.Conv(3, (1, 3), padding=(0, 1)), (4, 4, 2)),
+    ("conv-per-side", lambda: L.Conv(3, 3, stride=2, padding=((1, 0), (1, 0))), (8, 8, 2)),
+    ("conv-no-bias-manual", lambda: L.Conv(3, 3, padding=1, bias=False, manual=True), (5, 5, 2)),
     ("maxpool", lambda: L.MaxPool(), (8, 8, 3)),
+    ("maxpool-ceil-mode", lambda: L.MaxPool(3, 2, padding=((0, 1), (0, 1))), (6, 6, 2)),
+    ("avgpool-padded-manual", lambda: L.AvgPool(3, 2, padding=1, manual=True), (5, 5, 2)),
     ("maxpool-pairs", lambda: L.MaxPool((2, 1), (2, 1)), (4, 3, 1)),
     ("avgpool-overlap", lambda: L.AvgPool(3, 1), (5, 5, 2)),
     ("avgpool-manual", lambda: L.AvgPool(manual=True), (4, 4, 2)),
@@ -87,6 +91,20 @@ def test_param_and_state_layout():
     assert params[2] == {} and params[3] == {}
     assert state[0] == {} and set(state[1]) == {"mean", "var"}
     assert model.sublayers[0].name == "Conv(3, 3x3, stride 1, pad 0)"
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: L.Conv(64, 7, stride=2, padding=((3, 2), (3, 2)), bias=False),
+     "Conv(64, 7x7, stride 2, pad (3,2), no bias)"),
+    (lambda: L.Conv(8, 3, stride=2, padding=((1, 0), (0, 1))), "Conv(8, 3x3, stride 2, pad (1,0)x(0,1))"),
+    (lambda: L.Conv(8, 3, padding=(1, 0)), "Conv(8, 3x3, stride 1, pad 1x0)"),
+    (lambda: L.Conv(8, 3, padding=((1, 1), (1, 1))), "Conv(8, 3x3, stride 1, pad 1)"),
+    (lambda: L.MaxPool(3, 2, padding=((0, 1), (0, 1))), "MaxPool(3, stride 2, pad (0,1))"),
+    (lambda: L.AvgPool(3, 2, padding=1), "AvgPool(3, stride 2, pad 1)"),
+    (lambda: L.MaxPool(3, 2, padding=0), "MaxPool(3, stride 2)"),
+])
+def test_padding_and_bias_in_layer_names(make, name):
+    assert make().name == name
 
 
 def test_init_dtype_float64(x64):

@@ -48,6 +48,36 @@ def test_conv_equals_conv2d(stride, padding):
     np.testing.assert_allclose(out2, out, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("manual", [False, True])
+def test_conv_without_bias_has_no_b_and_no_b_gradient(manual):
+    layer = L.Conv(3, 3, stride=2, padding=((1, 0), (1, 0)), bias=False, manual=manual)
+    params, _ = layer.init(jax.random.key(0), (6, 6, 2))
+    assert set(params) == {"w"} and params["w"].shape == (3, 3, 2, 3)
+    x = _x((2, 6, 6, 2))
+
+    def loss(params):
+        return jnp.sum(layer.apply(params, {}, x)[0] ** 2)
+
+    out, grads = jax.jit(lambda p: (layer.apply(p, {}, x)[0], jax.grad(loss)(p)))(params)
+    assert set(grads) == {"w"} and np.any(np.asarray(grads["w"]) != 0)
+    expected = nn.conv2d(x, params["w"], jnp.zeros(3), 2, ((1, 0), (1, 0)))
+    assert out.shape == (2, 3, 3, 3)
+    # The same convolution, compiled separately: float32 rounding may differ slightly.
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_padded_pools_equal_ops():
+    x = _x((2, 6, 6, 3))
+    ceil_mode = ((0, 1), (0, 1))
+    for layer, op, padding in ((L.MaxPool(3, 2, padding=ceil_mode), nn.max_pool2d, ceil_mode),
+                               (L.AvgPool(3, 2, padding=ceil_mode, manual=True), nn.avg_pool2d,
+                                ceil_mode)):
+        out, _ = layer.apply({}, {}, x)
+        assert out.shape == (2, 3, 3, 3)
+        # The manual twin's forward is the automatic one: the same operations, bit for bit.
+        np.testing.assert_array_equal(out, op(x, 3, 2, padding))
+
+
 def test_pools_equal_ops():
     x = _x((2, 6, 6, 3))
     for layer, op in ((L.MaxPool(), nn.max_pool2d), (L.AvgPool(3, 3), nn.avg_pool2d)):

@@ -389,3 +389,70 @@ def test_auto_values_and_gradients_match_xla_and_finite_differences(channels, x6
 def test_layer_rejects_unknown_impl_with_the_layer_name():
     with pytest.raises(ValueError, match=r"^Conv\(4, 3\): impl must be 'auto', 'xla' or 'im2col'"):
         fdl.layers.Conv(4, 3, impl="fft")
+
+
+# -- per-side padding ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("conv", CONVS)
+@pytest.mark.parametrize("padding, error, pattern", [
+    (((1, 2), (3,)), ValueError, r"^padding must be an int, a pair, 'SAME' or 'VALID' \(or per "
+                                 r"side \(\(top, bottom\), \(left, right\)\)\), got \(\(1, 2\), \(3,\)\)"),
+    (((1, 2), (3, 4), (5, 6)), ValueError, r"^padding must be an int, a pair"),
+    (((1, -1), (0, 0)), ValueError, r"^padding must be >= 0, got \(\(1, -1\), \(0, 0\)\)"),
+    (((1.0, 0), (0, 0)), TypeError, r"^padding must be an int, a pair.*got \(\(1.0, 0\), \(0, 0\)\)"),
+    (((True, 0), (0, 0)), TypeError, r"^padding must be an int, a pair"),
+])
+def test_conv2d_rejects_bad_per_side_padding(conv, padding, error, pattern):
+    with pytest.raises(error, match=pattern):
+        conv(*_args(), padding=padding)
+
+
+@pytest.mark.parametrize("conv", CONVS)
+def test_conv2d_per_side_padding_keeps_the_strict_rule_on_each_axis_total(conv):
+    x, w, b = jnp.ones((1, 14, 14, 1)), jnp.ones((7, 7, 1, 2)), jnp.ones(2)
+    # PyTorch's pad 3 on both sides floors (14 + 6 - 7) / 2; fdl refuses the dropped row.
+    with pytest.raises(ValueError, match=r"to height 14 with stride 2 and padding \(3, 3\)"):
+        conv(x, w, b, stride=2, padding=3)
+    with pytest.raises(ValueError, match=r"to width 14 with stride 2 and padding \(3, 3\)"):
+        conv(x, w, b, stride=2, padding=((3, 2), (3, 3)))
+
+
+def test_conv_output_size_keeps_its_scalar_padding():
+    with pytest.raises(TypeError, match=r"^padding must be an int, 'SAME' or 'VALID', got \(3, 2\)"):
+        fdl.nn.conv_output_size(14, 7, 2, (3, 2))
+    assert fdl.nn.conv_output_size(14, 7, 2, "SAME") == 7
+
+
+# (x shape, kernel, stride, fdl's per-side padding, PyTorch's symmetric padding that floors)
+PYTORCH_FLOORS = [
+    ((2, 14, 14, 2), (7, 7), 2, ((3, 2), (3, 2)), 3),  # ResNet's stem, scaled down from 224
+    ((1, 8, 8, 2), (3, 3), 2, ((1, 0), (1, 0)), 1),  # a stage's first 3x3/2 on an even size
+    ((1, 9, 8, 1), (3, 3), 2, (1, (1, 0)), 1),  # odd height: nothing dropped on that axis
+    ((1, 7, 6, 2), (1, 1), 1, ((0, 0), (0, 0)), 0),
+]
+
+
+@pytest.mark.parametrize("x_shape, kernel, stride, padding, torch_padding", PYTORCH_FLOORS)
+def test_per_side_padding_equals_pytorch_floor_arithmetic(x_shape, kernel, stride, padding,
+                                                          torch_padding):
+    x = _rand(x_shape, 30)
+    w = _rand((*kernel, x_shape[3], 3), 31)
+    b = _rand((3,), 32)
+    # The NumPy reference pads torch_padding on both sides and floors, as PyTorch does.
+    expected = ref.conv2d(x, w, b, stride, torch_padding)
+    convs = [functools.partial(fdl.nn.conv2d, impl="xla"),
+             functools.partial(fdl.nn.conv2d, impl="im2col"), fdl.manual.conv2d]
+    outs = jax.jit(lambda x, w, b: [c(x, w, b, stride, padding) for c in convs])(x, w, b)
+    for out in outs:
+        assert out.shape == expected.shape
+        # float32 sums of up to 98 products of N(0, 1) values, in another order than NumPy's.
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_resolve_padding_per_side_and_mixed_forms():
+    from fdl.nn._conv import resolve_padding
+
+    assert resolve_padding((224, 224), (7, 7), (2, 2), ((3, 2), (3, 2))) == (((3, 2), (3, 2)),
+                                                                             (112, 112))
+    # A per-side axis next to a symmetric one, and lists for tuples.
+    assert resolve_padding((8, 9), (3, 3), (2, 2), ([1, 0], 1)) == (((1, 0), (1, 1)), (4, 5))

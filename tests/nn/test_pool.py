@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference as ref
 
 import fdl
 
@@ -325,3 +326,146 @@ def test_pool_under_vmap_matches_batch(pool, size, stride):
         out_k, grad_k = single(x[k])
         np.testing.assert_allclose(out[k], out_k, rtol=1e-6)
         np.testing.assert_allclose(grad[k], grad_k, rtol=1e-6)
+
+
+# -- padding -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    (dict(size=3, stride=1, padding=3), ValueError,
+     r"^padding must be smaller than the window on each side .* got \(3, 3\) on the height axis"),
+    (dict(size=(3, 2), stride=1, padding=((0, 0), (0, 2))), ValueError,
+     r"^padding must be smaller than the window .* \(0, 2\) on the width axis for a window of 2"),
+    (dict(padding=-1), ValueError, r"^padding must be >= 0, got -1"),
+    (dict(padding="SAME"), TypeError,
+     r"^padding must be an int, a pair \(rows, columns\) or per side \(\(top, bottom\), "
+     r"\(left, right\)\), got 'SAME'"),
+    (dict(padding=((0, 1), (0, 1), (0, 1))), ValueError, r"^padding must be an int, a pair"),
+    (dict(padding=1.0), TypeError, r"^padding must be an int, a pair"),
+    # 3x3/2 on 6 does not tile unpadded: PyTorch floors (or ceils) it, fdl asks for padding.
+    (dict(size=3, stride=2), ValueError, r"cannot apply a filter of size 3 to height 6"),
+    (dict(size=3, stride=2, padding=1), ValueError, r"padding \(1, 1\)"),
+])
+def test_pool_rejects_bad_padding(pool, kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        pool(jnp.ones((1, 6, 6, 1)), **kwargs)
+
+
+def _ceil_mode_max_pool(x, size, stride):
+    """PyTorch's ceil_mode=True max pool, written out: ceil((H - K) / S) + 1 windows per
+    axis, the last one cut off at the border of the input."""
+    n, h, w, c = x.shape
+    ho, wo = -(-(h - size) // stride) + 1, -(-(w - size) // stride) + 1
+    out = np.zeros((n, ho, wo, c))
+    for i in range(ho):
+        for j in range(wo):
+            window = x[:, i * stride:i * stride + size, j * stride:j * stride + size, :]
+            out[:, i, j, :] = window.max(axis=(1, 2))
+    return out
+
+
+def _padded_pools(x, size, stride, padding, kind="max", g=None):
+    """fdl.nn's and fdl.manual's pools (and their gradients of ``sum(out * g)``) in one
+    compiled program."""
+    pools = ((fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max"
+             else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d))
+
+    def program(x):
+        outs = [p(x, size, stride, padding) for p in pools]
+        if g is None:
+            return outs
+        return outs, [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride, padding) * g))(x)
+                      for p in pools]
+    return jax.jit(program)(x)
+
+
+@pytest.mark.parametrize("shape", [(1, 6, 6, 2), (2, 8, 10, 1)])
+def test_ceil_mode_max_pool_is_padding_after_with_minus_infinity(shape):
+    # All negative: a zero-padded border would win every border window.
+    x = -np.abs(_distinct(shape, seed=20)) - 1.0
+    expected = _ceil_mode_max_pool(x, 3, 2)
+    for out in _padded_pools(x, 3, 2, ((0, 1), (0, 1))):
+        np.testing.assert_array_equal(out, expected)
+    assert expected.max() < 0
+
+
+@pytest.mark.parametrize("shape, padding", [((1, 8, 8, 2), ((1, 0), (1, 0))),
+                                            ((1, 7, 5, 2), 1)])
+def test_resnet_max_pool_3x3_s2_p1_equals_pytorch_floor(shape, padding):
+    """PyTorch's maxpool(3, 2, padding=1) floors; on an even size fdl states it per side."""
+    x = -np.abs(_distinct(shape, seed=21))
+    expected = ref.max_pool2d(x, 3, 2, 1)  # -inf borders of 1, output size floored
+    for out in _padded_pools(x, 3, 2, padding):
+        np.testing.assert_array_equal(out, expected)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else v
+
+
+@pytest.mark.parametrize("shape, size, stride, padding", [
+    ((1, 5, 5, 2), 3, 2, 1), ((1, 6, 6, 2), 3, 2, ((0, 1), (0, 1))),
+    ((1, 5, 5, 2), (2, 3), 1, ((1, 0), (0, 2))),
+])
+def test_padded_max_pool_gradient_never_reaches_the_padding(shape, size, stride, padding):
+    pads = fdl.nn._conv.padding_sides(padding)
+    # Few distinct values, all negative: ties everywhere, and zero padding would win.
+    x = -np.random.default_rng(22).integers(1, 4, shape).astype(np.float32)
+    (kh, kw), (sh, sw) = _pair(size), _pair(stride)
+    xp = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=-np.inf)
+    ho, wo = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
+    g = np.random.default_rng(23).standard_normal((1, ho, wo, 2)).astype(np.float32)
+    expected = np.zeros(xp.shape, np.float32)
+    for c in range(2):
+        for i in range(ho):
+            for j in range(wo):
+                window = xp[0, i * sh:i * sh + kh, j * sw:j * sw + kw, c]
+                p, q = np.unravel_index(np.argmax(window), window.shape)  # first max, row-major
+                expected[0, i * sh + p, j * sw + q, c] += g[0, i, j, c]
+    inside = expected[:, pads[0][0]:pads[0][0] + shape[1], pads[1][0]:pads[1][0] + shape[2], :]
+    # Every window's gradient lands inside the image: none is lost to the padding.
+    np.testing.assert_allclose(inside.sum(), g.sum(), rtol=1e-5, atol=1e-5)  # float32 sums
+    reduce_window = lambda x: jax.lax.reduce_window(  # noqa: E731
+        x, -jnp.inf, jax.lax.max, (1, kh, kw, 1), (1, sh, sw, 1), ((0, 0), *pads, (0, 0)))
+    by_reduce_window = jax.jit(jax.grad(lambda x: jnp.sum(reduce_window(x) * g)))(x)
+    outs, grads = _padded_pools(x, size, stride, padding, g=g)
+    for out in outs:
+        np.testing.assert_array_equal(out, ref.max_pool2d(x, size, stride, pads))
+    for grad in [*grads, by_reduce_window]:
+        np.testing.assert_allclose(grad, inside, rtol=1e-6)  # the same g values placed
+
+
+@pytest.mark.parametrize("shape, size, stride, padding", [((1, 5, 5, 2), 3, 2, 1),
+                                                           ((2, 5, 6, 1), 2, 2, ((0, 1), 0))])
+def test_padded_avg_pool_counts_the_padding_in_the_divisor(shape, size, stride, padding):
+    x = _distinct(shape, seed=24)
+    pads = fdl.nn._conv.padding_sides(padding)
+    (kh, kw), (sh, sw) = _pair(size), _pair(stride)
+    hp, wp = shape[1] + sum(pads[0]), shape[2] + sum(pads[1])
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    g = np.ones((shape[0], ho, wo, shape[3]), np.float32)
+    counts = np.zeros((hp, wp))  # windows covering each padded position
+    for i in range(ho):
+        for j in range(wo):
+            counts[i * sh:i * sh + kh, j * sw:j * sw + kw] += 1
+    inside = counts[pads[0][0]:pads[0][0] + shape[1], pads[1][0]:pads[1][0] + shape[2]]
+    outs, grads = _padded_pools(x, size, stride, padding, kind="avg", g=g)
+    for out in outs:
+        # rtol: float32 window sums in another order than the float64 reference.
+        np.testing.assert_allclose(out, ref.avg_pool2d(x, size, stride, pads), rtol=1e-5,
+                                   atol=1e-6)
+    for grad in grads:
+        np.testing.assert_allclose(grad, np.broadcast_to(inside[None, :, :, None] / (kh * kw),
+                                                         shape), rtol=1e-6)
+    # A corner window of ones overlapping the padding averages to (covered pixels) / area.
+    corner = fdl.nn.avg_pool2d(jnp.ones(shape), size, stride, padding)[0, 0, 0, 0]
+    covered = (kh - pads[0][0]) * (kw - pads[1][0])
+    np.testing.assert_allclose(corner, covered / (kh * kw), rtol=1e-6)
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_unpadded_pool_emits_no_pad_and_padded_one_does(pool):
+    x = jnp.ones((1, 6, 6, 1))
+    assert " pad[" not in str(jax.make_jaxpr(lambda x: pool(x, 2, 2))(x))
+    assert " pad[" not in str(jax.make_jaxpr(lambda x: pool(x, 2, 2, ((0, 0), (0, 0))))(x))
+    assert " pad[" in str(jax.make_jaxpr(lambda x: pool(x, 3, 2, ((0, 1), (0, 1))))(x))
