@@ -60,8 +60,8 @@ def conv_output_size(size, kernel, stride=1, padding=0):
     if isinstance(padding, (tuple, list)):
         # One axis, one number: a pair here would read as (before, after) to some and as
         # (rows, columns) to others; per-side padding belongs to conv2d/resolve_padding.
-        raise TypeError(f"padding must be an int, 'SAME' or 'VALID', got {padding!r}")
-    return axis_output(size, kernel, stride, padding)
+        raise TypeError(f"padding must be {_SCALAR_FORMS}, got {padding!r}")
+    return axis_output(size, kernel, stride, padding, _SCALAR_FORMS)
 
 
 def _is_same(padding):
@@ -69,6 +69,7 @@ def _is_same(padding):
 
 
 _CONV_FORMS = "an int, a pair, 'SAME' or 'VALID' (or per side ((top, bottom), (left, right)))"
+_SCALAR_FORMS = "an int, 'SAME' or 'VALID'"
 _NUMERIC_FORMS = "an int, a pair (rows, columns) or per side ((top, bottom), (left, right))"
 
 
@@ -113,10 +114,6 @@ def padding_sides(padding):
                  for entry in _per_axis(padding, _NUMERIC_FORMS))
 
 
-def _is_same(padding):
-    return isinstance(padding, str) and padding.upper() == "SAME"
-
-
 def _axis_padding(size, kernel, stride, padding, forms, whole=None):
     """Resolves one axis' padding spec (an int, ``(before, after)`` or a mode string) to
     ``(before, after)`` zero counts; errors show ``whole``, the spec the caller gave."""
@@ -133,10 +130,11 @@ def _axis_padding(size, kernel, stride, padding, forms, whole=None):
     return _sides(padding, whole, forms)
 
 
-def axis_output(size, kernel, stride, padding):
+def axis_output(size, kernel, stride, padding, forms=_CONV_FORMS):
     """Output length along one axis for one axis' padding spec (an int, ``(before, after)``,
-    ``"SAME"`` or ``"VALID"``); the strict tiling rule unless ``"SAME"``."""
-    before, after = _axis_padding(size, kernel, stride, padding, _CONV_FORMS)
+    ``"SAME"`` or ``"VALID"``); the strict tiling rule unless ``"SAME"``. ``forms``: the
+    accepted forms, as a bad spec's error states them."""
+    before, after = _axis_padding(size, kernel, stride, padding, forms)
     return _checked_output(size, kernel, stride, before, after, "input", strict=not _is_same(padding))
 
 
