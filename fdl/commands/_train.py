@@ -21,7 +21,17 @@ from typing import NamedTuple
 from fdl._io import atomic_open
 from fdl.commands._errors import Interrupted, UsageError
 
-MODELS = ("linear-svm", "softmax", "mlp", "convnet", "lenet5")
+# ``--model`` name -> (``fdl.models`` builder, its leading arguments). The residual nets
+# fit the 8x8 digits as well as 32x32 CIFAR-10 images; VGG's five pools need 32x32.
+ARCHITECTURES = {
+    "resnet20": ("resnet_cifar", (20,)),
+    "resnet32": ("resnet_cifar", (32,)),
+    "resnet56": ("resnet_cifar", (56,)),
+    "resnet9": ("resnet9", ()),
+    "vgg11": ("vgg", (11,)),
+    "vgg16": ("vgg", (16,)),
+}
+MODELS = ("linear-svm", "softmax", "mlp", "convnet", "lenet5", *ARCHITECTURES)
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "inverse-time", "cosine")
 
@@ -121,6 +131,16 @@ def _build_model(cfg, input_shape, num_classes):
     if cfg.model == "convnet":
         return models.convnet(blocks=((16,), (32,)), hidden=(64,), num_classes=num_classes,
                               batchnorm=cfg.batchnorm, dropout=cfg.dropout, manual=manual), loss
+    if cfg.model in ARCHITECTURES:
+        builder, args = ARCHITECTURES[cfg.model]
+        model = getattr(models, builder)(*args, num_classes=num_classes, manual=manual)
+        try:
+            model.output_shape(tuple(input_shape))
+        except ValueError:
+            raise UsageError(f"{cfg.model} cannot be applied to images of size "
+                             f"{tuple(input_shape[:2])} (its pools and strides need at least "
+                             f"32x32, e.g. CIFAR-10)") from None
+        return model, loss
     if min(input_shape[:2]) < 28:
         raise UsageError(f"lenet5 needs images of at least 28x28, the data has {input_shape[:2]}")
     return models.lenet5(num_classes, manual=manual), loss

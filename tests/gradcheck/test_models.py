@@ -26,7 +26,8 @@ def test_every_builtin_model_passes(case, x64):
 
 def test_every_builtin_model_has_a_case():
     names = {c.name.split(":")[1].split("+")[0] for c in MODEL_CASES}
-    assert names == {"linear", "mlp", "convnet", "lenet5"}
+    assert names == {"linear", "mlp", "convnet", "lenet5", "resnet_cifar", "bottleneck",
+                     "inception"}
     assert any("+bn" in c.name for c in MODEL_CASES)
     assert any("dropout" in c.name for c in MODEL_CASES)
 
