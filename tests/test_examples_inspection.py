@@ -53,3 +53,28 @@ def test_conv_filters_writes_both_pngs(tmp_path, capsys):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
     assert sorted(p.name for p in tmp_path.iterdir()) == ["filters_init.png",
                                                            "filters_trained.png"]
+
+
+def test_architectures_table_and_plot(tmp_path, capsys):
+    assert _example("architectures").main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| Model | Year |")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["architectures.json",
+                                                           "architectures.png"]
+    assert (tmp_path / "architectures.png").read_bytes()[:8] == PNG_MAGIC
+    records = {r["model"]: r for r in json.loads((tmp_path / "architectures.json").read_text())}
+    assert list(records) == ["LeNet-5", "AlexNet", "VGG-16", "GoogLeNet", "ResNet-18",
+                             "ResNet-50"]
+    # The papers' depths in weight layers, and the notes' parameter story: VGG-16 the
+    # largest, GoogLeNet about 12x smaller than AlexNet (9.2x here: torchvision's
+    # single-tower AlexNet has 61M parameters, the paper's 60M).
+    assert [r["depth"] for r in records.values()] == [5, 8, 16, 22, 18, 50]
+    assert records["VGG-16"]["params"] == 138_357_544
+    assert records["AlexNet"]["params"] > 9 * records["GoogLeNet"]["params"]
+    assert records["VGG-16"]["activations"] == 15_237_608
+    # Each step of the chart lowers the error; ResNet-50 costs about a quarter of
+    # VGG-16's FLOPs.
+    errors = [records[m]["top5_error"] for m in ("AlexNet", "VGG-16", "GoogLeNet", "ResNet-50")]
+    assert errors == sorted(errors, reverse=True) and records["LeNet-5"]["top5_error"] is None
+    assert 0.2 < records["ResNet-50"]["flops"] / records["VGG-16"]["flops"] < 0.3
+    assert "| VGG-16 | 2014 | 224x224x3 | 16 | 138M | 15.2M | 60.95 | 30.94 | 7.3% |" in out

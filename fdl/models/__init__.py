@@ -4,7 +4,9 @@
 ``lenet5``, ``linear``; the notes' landmark architectures ``alexnet``, ``vgg``,
 ``googlenet``, ``resnet`` and the CIFAR nets ``resnet_cifar``, ``resnet9`` (with their
 blocks ``basic_block``, ``bottleneck_block``, ``inception``);
-``count_params(params)`` and ``summary(model, input_shape)``;
+``count_params(params)`` and ``summary(model, input_shape)``; ``profile(model,
+input_shape)``: parameters, activation memory and forward FLOPs per example, in total
+and per layer (a ``Profile`` of ``LayerCost`` rows);
 ``intermediates(model, params, state, x)``: every layer's output for a batch.
 """
 
@@ -23,5 +25,8 @@ from fdl.models._builders import linear as linear
 from fdl.models._builders import mlp as mlp
 from fdl.models._intermediates import intermediates as intermediates
 from fdl.models._intermediates import layer_labels as layer_labels
+from fdl.models._profile import LayerCost as LayerCost
+from fdl.models._profile import Profile as Profile
+from fdl.models._profile import profile as profile
 from fdl.models._summary import count_params as count_params
 from fdl.models._summary import summary as summary

@@ -1,113 +1,101 @@
-"""Parameter counts and a per-layer summary table."""
+"""Parameter counts and a per-layer summary table (the notes' VGG-16 table)."""
 
-import dataclasses
-import math
+import jax.numpy as jnp
 
-import jax
-import numpy as np
-
-from fdl.layers._core import Layer, wiring
+from fdl.models._profile import count_params as count_params
+from fdl.models._profile import profile
 
 
-def _size(leaf):
-    shape = getattr(leaf, "shape", None)
-    return math.prod(shape) if shape is not None else int(np.size(leaf))
+def _count(n):
+    return "" if n is None else f"{n:,}"
 
 
-def count_params(params):
-    """Number of scalars in a params pytree (e.g. a conv's ``KH*KW*C_in*C_out + C_out``).
-
-    Works on arrays and on ``jax.ShapeDtypeStruct`` leaves (``jax.eval_shape(model.init,
-    ...)``), so a model can be counted without allocating it.
-    """
-    return sum(_size(leaf) for leaf in jax.tree.leaves(params))
-
-
-# How a branching combinator's branches are titled, and the row of its join.
-_JOINS = {"residual": "= block + shortcut", "concat": "= concatenate", "parallel": "= tuple"}
+def format_bytes(n):
+    """``n`` bytes in decimal units, as the notes write them: ``"588 B"``, ``"4.00 KB"``,
+    ``"61.0 MB"``, ``"553.4 MB"`` (1 KB = 1000 bytes)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}" if n < 10 * scale else f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
-def _branch_titles(layer):
-    if layer.kind == "residual":
-        return ("block:", "shortcut:")
-    return tuple(f"branch {i}:" for i in range(len(layer.sublayers)))
+def format_flops(n):
+    """A FLOP count with an SI suffix: ``"0"``, ``"940"``, ``"235.20K"``, ``"3.70G"``."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return f"{n}"
 
 
-def _rows(layer, params, state, input_shape, indent, rows):
-    """Appends ``(name, output shape, param count, state count)`` rows for ``layer``, its
-    name indented by ``indent`` levels; returns its output shape.
-
-    A serial model lists its layers at ``indent`` (a serial nested in a serial one level
-    deeper). A branching combinator (``residual``, ``concat``, ``parallel``) gets a title
-    row, then each branch under a heading (``block:``, ``shortcut:``, ``branch i:``) with
-    its layers two levels deeper, then a row for the join with the combinator's output
-    shape and no parameters (the join has none), so the Params column adds up to the
-    total. Title and heading rows have blank shape and count cells (None).
-    """
-    pad = "  " * indent
-    kind = wiring(layer)
-    if kind is None:
-        out = layer.output_shape(input_shape)
-        rows.append((pad + layer.name, _tupled(out), count_params(params), count_params(state)))
-        return out
-    if kind == "serial":
-        shape = input_shape
-        for sub, p, s in zip(layer.sublayers, params, state):
-            sub_indent = indent + 1 if wiring(sub) == "serial" else indent
-            shape = _rows(sub, p, s, shape, sub_indent, rows)
-        return shape
-    if layer.join is None:  # a hand-made combinator: one row, as a single layer
-        return _rows(dataclasses.replace(layer, sublayers=(), kind=None), params, state,
-                     input_shape, indent, rows)
-    rows.append((pad + layer.name, None, None, None))
-    inputs = input_shape if kind == "parallel" else (input_shape,) * len(layer.sublayers)
-    for title, sub, p, s, x in zip(_branch_titles(layer), layer.sublayers, params, state, inputs):
-        rows.append((pad + "  " + title, None, None, None))
-        _rows(sub, p, s, x, indent + 2, rows)
-    out = layer.output_shape(input_shape)
-    rows.append((pad + "  " + _JOINS.get(kind, "= join"), _tupled(out), 0, 0))
-    return out
+def _table(header, cells, right):
+    """Columns padded to their widest cell; ``right[i]`` right-aligns column ``i``."""
+    widths = [max(len(c[i]) for c in cells + [header]) for i in range(len(header))]
+    fmt = "  ".join(("{:>%d}" if r else "{:<%d}") % w for w, r in zip(widths, right))
+    line = "-" * (sum(widths) + 2 * (len(widths) - 1))
+    return [fmt.format(*header), line] + [fmt.format(*c).rstrip() for c in cells], line
 
 
-def _tupled(shape):
-    """A shape, or a tuple of shapes, as nested tuples (for printing)."""
-    if isinstance(shape, (tuple, list)):
-        return tuple(_tupled(s) for s in shape)
-    return shape
-
-
-def summary(model, input_shape):
+def summary(model, input_shape, *, dtype=jnp.float32, costs=True):
     """A table of the layers of ``model`` for one example of shape ``input_shape``.
 
     One row per layer (nested ``serial`` models are listed layer by layer, indented):
-    the layer's name, its output shape (per example, without the batch axis) and its
-    number of parameters; then the total. A ``residual``, ``concat`` or ``parallel``
-    shows its branches one under the other, each under a heading (``block:``,
-    ``shortcut:``, ``branch 0:``, ...) and indented, then a ``= ...`` row for the join
-    (the addition, the concatenation) with the combined output shape. Running statistics
-    (batch norm state) are not trainable and are counted separately. Nothing is
-    allocated: shapes come from ``jax.eval_shape``.
+    the layer's name, its output shape (per example, without the batch axis), its
+    number of parameters, and with ``costs`` (the default) the values its forward pass
+    writes per example, their bytes at ``dtype``, and its forward FLOPs; then the
+    totals: parameters (and their bytes), activation memory per example (the notes'
+    "TOTAL memory ... / image (only forward! ~*2 for bwd)") and FLOPs per example.
+    The first row is the input, counted as the notes count it. A ``residual``,
+    ``concat`` or ``parallel`` shows its branches one under the other, each under a
+    heading (``block:``, ``shortcut:``, ``branch 0:``, ...) and indented, then a
+    ``= ...`` row for the join (the addition, the concatenation) with the combined
+    output shape; every count column adds up to its total. Running statistics (batch
+    norm state) are not trainable and are counted separately.
 
+    The counts are ``fdl.models.profile``'s (see it for what is counted: activation
+    functions, dropout and residual additions run in place and add no memory; FLOPs
+    are 2 x the multiply-adds of convolution and dense layers). Nothing is run or
+    allocated: shapes come from ``jax.eval_shape``, so VGG-16 at 224x224x3 takes a
+    fraction of a second.
+
+    Args:
+      model: a ``fdl.layers.Layer``.
+      input_shape: one example's shape, without the batch axis.
+      dtype: the dtype the model computes in; sets the byte counts.
+      costs: False gives the narrow table (name, shape, params) and the plain totals.
     Returns:
       The table as a string (print it).
     """
-    if not isinstance(model, Layer):
-        raise TypeError(f"model must be a Layer, got {type(model).__name__}")
-    params, state = jax.eval_shape(lambda key: model.init(key, input_shape), jax.random.key(0))
-    rows = [("Input", _tupled(input_shape), 0, 0)]
-    _rows(model, params, state, _tupled(input_shape), 0, rows)
-    total, total_state = count_params(params), count_params(state)
-    cells = [(name, "" if shape is None else str(shape), "" if n is None else f"{n:,}")
-             for name, shape, n, _ in rows]
-    header = ("Layer", "Output shape", "Params")
-    w0 = max(len(c[0]) for c in cells + [header])
-    w1 = max(len(c[1]) for c in cells + [header])
-    w2 = max(len(c[2]) for c in cells + [header, ("", "", f"{total:,}")])
-    line = "-" * (w0 + w1 + w2 + 4)
-    fmt = "{:<%d}  {:<%d}  {:>%d}" % (w0, w1, w2)
-    out = [fmt.format(*header), line]
-    out += [fmt.format(*c).rstrip() for c in cells]
-    out += [line, f"Total params: {total:,}"]
-    if total_state:
-        out.append(f"Non-trainable state (running statistics): {total_state:,}")
+    if not isinstance(costs, bool):
+        raise TypeError(f"costs must be True or False, got {costs!r}")
+    prof = profile(model, input_shape, dtype=dtype)
+    counted = ("input", "layer", "join")
+    cells = []
+    for r in prof.layers:
+        shown = r.role in counted
+        row = ["  " * r.indent + r.name, str(r.output_shape) if shown else "",
+               _count(r.params if shown else None)]
+        if costs:
+            row += [_count(r.activations if shown else None),
+                    format_bytes(r.activation_bytes) if shown else "",
+                    format_flops(r.flops) if shown else ""]
+        cells.append(tuple(row))
+    if not costs:
+        header = ("Layer", "Output shape", "Params")
+        cells.append(("", "", f"{prof.params:,}"))  # the total sets the column's width
+        out, line = _table(header, cells, (False, False, True))
+        out = out[:-1] + [line, f"Total params: {prof.params:,}"]
+    else:
+        header = ("Layer", "Output shape", "Params", "Activations", "Memory", "FLOPs")
+        cells.append(("", "", f"{prof.params:,}", f"{prof.activations:,}", "", ""))
+        out, line = _table(header, cells, (False, False, True, True, True, True))
+        out = out[:-1] + [
+            line,
+            f"Total params: {prof.params:,} ({format_bytes(prof.param_bytes)})",
+            f"Activations per example: {prof.activations:,} values "
+            f"({format_bytes(prof.activation_bytes)}) forward, ~x2 with the backward pass",
+            f"Forward FLOPs per example: {prof.flops:,} ({format_flops(prof.flops)}; "
+            f"{format_flops(prof.flops // 2)} multiply-adds of conv and dense layers)",
+        ]
+    if prof.state:
+        out.append(f"Non-trainable state (running statistics): {prof.state:,}")
     return "\n".join(out)

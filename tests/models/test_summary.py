@@ -1,6 +1,9 @@
 """Parameter counts (the notes' rule) and the summary table."""
 
+import re
+
 import jax
+import jax.numpy as jnp
 import pytest
 
 from fdl import layers as L
@@ -48,7 +51,7 @@ def test_count_params_convnet():
 def test_summary_table():
     model = models.convnet(((4,), (8,)), hidden=(16,), num_classes=10, batchnorm=True,
                            dropout=0.5)
-    text = models.summary(model, (8, 8, 1))
+    text = models.summary(model, (8, 8, 1), costs=False)
     for layer, shape in [("Conv(4, 3x3, stride 1, pad 1)", "(8, 8, 4)"), ("BatchNorm", "(8, 8, 4)"),
                          ("MaxPool(2, stride 2)", "(4, 4, 4)"),
                          ("Conv(8, 3x3, stride 1, pad 1)", "(4, 4, 8)"),
@@ -83,7 +86,7 @@ def test_summary_residual_and_inception_like_concat():
         L.residual(L.Conv(16, 2, stride=2), L.serial(L.Subsample(2), L.PadChannels(4, 4))),
         L.concat(L.Conv(4, 1), L.serial(L.Conv(2, 1), L.Conv(6, 3, padding=1)), L.Identity()),
         L.GlobalAvgPool(), L.Dense(10))
-    lines = models.summary(model, (8, 8, 3)).splitlines()
+    lines = models.summary(model, (8, 8, 3), costs=False).splitlines()
     names = [ln.split("  (")[0].rstrip() for ln in lines]
 
     def row(name, start=0):
@@ -123,6 +126,81 @@ def test_summary_residual_and_inception_like_concat():
 
 
 def test_summary_fan_out_and_parallel():
-    text = models.summary(L.serial(L.fan_out(2), L.parallel(L.Dense(3), L.Tanh())), (5,))
+    text = models.summary(L.serial(L.fan_out(2), L.parallel(L.Dense(3), L.Tanh())), (5,),
+                          costs=False)
     assert "fan_out(2)    ((5,), (5,))" in text
     assert "  = tuple     ((3,), (5,))" in text and "Total params: 18" in text
+
+
+def _cells(line):
+    """The cells of a table row, split on runs of two or more spaces."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+def test_summary_costs_columns_add_up():
+    block = L.serial(L.Conv(8, 3, padding=1), L.BatchNorm(), L.Relu(), L.Conv(8, 3, padding=1))
+    model = L.serial(
+        L.Conv(8, 3, padding=1), L.residual(block),
+        L.concat(L.Conv(4, 1), L.serial(L.Conv(2, 1), L.Conv(6, 3, padding=1)), L.Identity()),
+        L.GlobalAvgPool(), L.Dense(10))
+    lines = models.summary(model, (8, 8, 3)).splitlines()
+    assert _cells(lines[0]) == ["Layer", "Output shape", "Params", "Activations", "Memory",
+                                "FLOPs"]
+    rows = {}
+    for ln in lines[2:]:
+        if ln.startswith("---"):
+            break
+        cells = _cells(ln)
+        if len(cells) == 6:
+            rows.setdefault(cells[0], []).append(cells[1:])
+    # The input, counted as the notes count it, and the first conv: 2 x 8*8 x 3*3*3 x 8.
+    assert rows["Input"] == [["(8, 8, 3)", "0", "192", "768 B", "0"]]
+    assert rows["Conv(8, 3x3, stride 1, pad 1)"][0] == ["(8, 8, 8)", "224", "512", "2.05 KB",
+                                                        "27.65K"]
+    assert rows["Relu"] == [["(8, 8, 8)", "0", "0", "0 B", "0"]]
+    assert rows["= block + shortcut"] == [["(8, 8, 8)", "0", "0", "0 B", "0"]]
+    assert rows["= concatenate"] == [["(8, 8, 18)", "0", "1,152", "4.61 KB", "0"]]
+    assert rows["Dense(10)"] == [["(10,)", "190", "10", "40 B", "360"]]
+
+    def column(i):
+        return sum(int(r[i].replace(",", "")) for rs in rows.values() for r in rs)
+
+    params = 224 + 2 * 584 + 16 + 36 + 18 + 114 + 190
+    values = 192 + 4 * 512 + 256 + 128 + 384 + 1_152 + 18 + 10
+    flops = 2 * 64 * (27 * 8 + 2 * 72 * 8 + 8 * 4 + 8 * 2 + 18 * 6) + 2 * 18 * 10
+    assert column(1) == params and column(2) == values
+    totals = lines[lines.index(next(ln for ln in lines if ln.startswith("Total"))):]
+    assert totals == [
+        f"Total params: {params:,} ({params * 4 / 1e3:.2f} KB)",
+        f"Activations per example: {values:,} values ({values * 4 / 1e3:.1f} KB) forward, "
+        "~x2 with the backward pass",
+        f"Forward FLOPs per example: {flops:,} ({flops / 1e3:.2f}K; {flops / 2e3:.2f}K "
+        "multiply-adds of conv and dense layers)",
+        "Non-trainable state (running statistics): 16",
+    ]
+
+
+def test_summary_vgg16_is_the_notes_table():
+    lines = models.summary(models.vgg(16), (224, 224, 3)).splitlines()
+    cells = [_cells(ln) for ln in lines]
+    # The notes: "CONV3-64: [224x224x64] memory: 224*224*64=3.2M weights: (3*3*3)*64 =
+    # 1,728" (+ 64 biases here), "POOL2: [112x112x64] memory: 112*112*64=800K".
+    assert cells[2] == ["Input", "(224, 224, 3)", "0", "150,528", "602.1 KB", "0"]
+    assert cells[3] == ["Conv(64, 3x3, stride 1, pad 1)", "(224, 224, 64)", "1,792",
+                        "3,211,264", "12.8 MB", "173.41M"]
+    assert cells[7] == ["MaxPool(2, stride 2)", "(112, 112, 64)", "0", "802,816", "3.21 MB",
+                        "0"]
+    fc6 = next(c for c in cells if c[0] == "Dense(4096)")
+    assert fc6 == ["Dense(4096)", "(4096,)", "102,764,544", "4,096", "16.4 KB", "205.52M"]
+    assert "Total params: 138,357,544 (553.4 MB)" in lines
+    assert ("Activations per example: 15,237,608 values (61.0 MB) forward, ~x2 with the "
+            "backward pass") in lines
+    assert lines[-1].startswith("Forward FLOPs per example: 30,940,528,640 (30.94G; 15.47G")
+
+
+def test_summary_bytes_at_the_dtype_and_bad_costs():
+    text = models.summary(L.Dense(3), (5,), dtype=jnp.float16)
+    assert "Total params: 18 (36 B)" in text
+    assert "Activations per example: 8 values (16 B)" in text
+    with pytest.raises(TypeError, match="costs"):
+        models.summary(L.Dense(3), (5,), costs="yes")
