@@ -95,46 +95,55 @@ class ModelCase(NamedTuple):
     reg: float = 1e-2
 
 
+# Every case is built with impl="xla": the automatic side is then the plain reference
+# (fdl.nn's ops under plain jax.grad), not a tuned kernel with a derivative rule of its
+# own (fdl.kernels), so the hand-written passes are compared with autodiff proper.
+PLAIN = "xla"
+
+
 def _mlp(**options):
-    return lambda manual_ops: models.mlp([6, 5], 3, manual=manual_ops, **options)
+    return lambda manual_ops: models.mlp([6, 5], 3, impl=PLAIN, manual=manual_ops, **options)
 
 
 def _convnet(**options):
     return lambda manual_ops: models.convnet(((2,), (3,)), hidden=(6,), num_classes=3,
-                                             manual=manual_ops, **options)
+                                             impl=PLAIN, manual=manual_ops, **options)
 
 
 def _bottleneck(manual_ops):
     # A stride-2 bottleneck with its projection shortcut (Subsample + 1x1 conv + BN).
     return layers.serial(
-        layers.Conv(4, 3, 1, 1, bias=False, manual=manual_ops),
+        layers.Conv(4, 3, 1, 1, bias=False, impl=PLAIN, manual=manual_ops),
         layers.BatchNorm(manual=manual_ops), layers.Relu(manual=manual_ops),
-        models.bottleneck_block(2, 2, in_features=4, manual=manual_ops),
-        layers.GlobalAvgPool(manual=manual_ops), layers.Dense(3, manual=manual_ops))
+        models.bottleneck_block(2, 2, in_features=4, impl=PLAIN, manual=manual_ops),
+        layers.GlobalAvgPool(manual=manual_ops),
+        layers.Dense(3, impl=PLAIN, manual=manual_ops))
 
 
 def _inception(manual_ops):
     # One Inception block: four branches (a max pool among them) joined by concatenation.
     return layers.serial(
-        layers.Conv(3, 3, 1, 1, manual=manual_ops), layers.Relu(manual=manual_ops),
-        models.inception(2, 2, 3, 1, 2, 2, manual=manual_ops),
-        layers.GlobalAvgPool(manual=manual_ops), layers.Dense(3, manual=manual_ops))
+        layers.Conv(3, 3, 1, 1, impl=PLAIN, manual=manual_ops), layers.Relu(manual=manual_ops),
+        models.inception(2, 2, 3, 1, 2, 2, impl=PLAIN, manual=manual_ops),
+        layers.GlobalAvgPool(manual=manual_ops),
+        layers.Dense(3, impl=PLAIN, manual=manual_ops))
 
 
 MODEL_CASES = (
-    ModelCase("model:linear", lambda m: models.linear(3, manual=m), (3, 3, 2), 3),
+    ModelCase("model:linear", lambda m: models.linear(3, impl=PLAIN, manual=m), (3, 3, 2), 3),
     ModelCase("model:mlp", _mlp(), (4, 4, 1), 3),
     ModelCase("model:mlp+bn+dropout", _mlp(batchnorm=True, dropout=0.5), (4, 4, 1), 3,
               batch=4, train=True),
     ModelCase("model:convnet", _convnet(), (8, 8, 1), 3),
     ModelCase("model:convnet+bn+dropout", _convnet(batchnorm=True, dropout=0.3), (8, 8, 1), 3,
               batch=4, train=True),
-    ModelCase("model:lenet5", lambda m: models.lenet5(10, manual=m), (28, 28, 1), 10, batch=2),
+    ModelCase("model:lenet5", lambda m: models.lenet5(10, impl=PLAIN, manual=m), (28, 28, 1), 10,
+              batch=2),
     # The landmark families in miniature: He et al.'s CIFAR ResNet (basic blocks, option A
     # shortcuts with subsampling and zero channels), a bottleneck with a projection
     # shortcut, and an Inception block. (VGG's stacked 3x3 convs are the convnet cases.)
     ModelCase("model:resnet_cifar", lambda m: models.resnet_cifar(8, width=2, num_classes=3,
-                                                                  manual=m),
+                                                                  impl=PLAIN, manual=m),
               (4, 4, 1), 3, batch=4, train=True),
     ModelCase("model:bottleneck", _bottleneck, (4, 4, 2), 3, batch=3, train=True),
     ModelCase("model:inception", _inception, (4, 4, 2), 3),

@@ -19,7 +19,8 @@ fills with -inf. The ImageNet builders therefore expect 224x224 inputs (any mult
 
 Every builder takes ``manual=`` (hand-written backward passes through every op,
 including the residual additions and the Inception concatenations) and ``impl=`` (the
-convolution implementation, see ``fdl.nn.conv2d``). Weights start Kaiming-normal
+convolution implementation, see ``fdl.nn.conv2d``; ``"xla"`` also gives the dense layers
+their plain reference, see ``fdl.models.mlp``). Weights start Kaiming-normal
 (right for ReLU networks), biases and batch-norm shifts at zero, batch-norm scales at
 one; the score layer draws N(0, 0.01^2), so the initial loss is close to ln C as the
 notes' first sanity check expects.
@@ -43,6 +44,7 @@ from fdl.layers import (
     serial,
 )
 from fdl.layers._core import positive_int
+from fdl.models._builders import dense_impl
 
 # Per-side padding that reproduces PyTorch's floor arithmetic on even input sizes
 # (see the module docstring): ((top, bottom), (left, right)).
@@ -76,10 +78,10 @@ class _Builder:
         return MaxPool(size, stride, padding, manual=self.manual)
 
     def dense(self, features, w_init=_init.kaiming_normal):
-        return Dense(features, w_init, manual=self.manual)
+        return Dense(features, w_init, impl=dense_impl(self.impl), manual=self.manual)
 
     def scores(self, num_classes):
-        return Dense(num_classes, _init.normal, manual=self.manual)
+        return Dense(num_classes, _init.normal, impl=dense_impl(self.impl), manual=self.manual)
 
     def dropout(self, rate):
         return Dropout(rate, manual=self.manual)

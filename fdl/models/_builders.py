@@ -57,8 +57,15 @@ def _rate(dropout, builder):
         raise type(err)(f"{builder}: {err} (the probability of dropping a unit)") from None
 
 
+def dense_impl(impl):
+    """``Dense``'s implementation for a builder's ``impl``: ``"xla"`` asks for the plain
+    references everywhere (what ``fdl gradcheck`` differentiates); otherwise the tuned
+    kernel (``"im2col"`` names a convolution and means nothing to a dense layer)."""
+    return "xla" if impl == "xla" else "auto"
+
+
 def _classifier_head(hidden, num_classes, act, w_init, batchnorm, rate, manual,
-                     head_init=None):
+                     head_init=None, impl="auto"):
     """``(FC - [BN] - act - [Dropout]) * K - FC``; the last FC uses ``head_init``.
 
     By default (``head_init=None``) the score layer draws its weights from N(0, 0.01^2),
@@ -70,18 +77,18 @@ def _classifier_head(hidden, num_classes, act, w_init, batchnorm, rate, manual,
     head_init = _init.normal if head_init is None else head_init
     layers = []
     for width in hidden:
-        layers.append(Dense(width, w_init, manual=manual))
+        layers.append(Dense(width, w_init, impl=dense_impl(impl), manual=manual))
         if batchnorm:
             layers.append(BatchNorm(manual=manual))
         layers.append(act())
         if rate > 0.0:
             layers.append(Dropout(rate, manual=manual))
-    layers.append(Dense(num_classes, head_init, manual=manual))
+    layers.append(Dense(num_classes, head_init, impl=dense_impl(impl), manual=manual))
     return layers
 
 
 def mlp(hidden_sizes, num_classes, *, activation="relu", batchnorm=False, dropout=0.0,
-        w_init=None, manual=False):
+        w_init=None, impl="auto", manual=False):
     """A fully connected network: ``Flatten - (FC - [BN] - act - [Dropout]) * K - FC``.
 
     ``Flatten`` comes first, so images work as well as vectors. Batch norm, when on, sits
@@ -98,6 +105,8 @@ def mlp(hidden_sizes, num_classes, *, activation="relu", batchnorm=False, dropou
       w_init: weight initialiser of every ``Dense``; default Kaiming normal for the ReLU
         family, Xavier normal for tanh/sigmoid, and N(0, 0.01^2) for the score layer
         (initial loss near ln C).
+      impl: ``"auto"`` (the tuned dense kernel, ``fdl.kernels.affine``) or ``"xla"`` (the
+        plain reference ``fdl.nn.affine``); see ``Dense``.
       manual: build on the hand-written ``fdl.manual`` ops.
     """
     builder = "mlp"
@@ -110,7 +119,7 @@ def mlp(hidden_sizes, num_classes, *, activation="relu", batchnorm=False, dropou
     return serial(
         Flatten(manual=manual),
         *_classifier_head(hidden, num_classes, act, w_init, bool(batchnorm), rate, manual,
-                          head_init),
+                          head_init, impl),
     )
 
 
@@ -155,8 +164,8 @@ def convnet(blocks=((32,), (64,)), *, kernel_size=3, pool=True, hidden=(128,),
       batchnorm: batch norm after every conv and hidden FC, before the activation.
       dropout: drop probability after each hidden FC activation (not in conv blocks).
       w_init: weight initialiser of every conv and FC; default as in ``mlp``.
-      impl: convolution implementation, ``"auto"`` (the faster for each layer),
-        ``"xla"`` or ``"im2col"``.
+      impl: ``"auto"`` (the faster convolution for each layer, the tuned dense kernel),
+        ``"xla"`` (XLA's convolution and the plain dense reference) or ``"im2col"``.
       manual: build on the hand-written ``fdl.manual`` ops.
     """
     builder = "convnet"
@@ -181,7 +190,7 @@ def convnet(blocks=((32,), (64,)), *, kernel_size=3, pool=True, hidden=(128,),
             layers.append(MaxPool(2, 2, manual=manual))
     layers.append(Flatten(manual=manual))
     layers += _classifier_head(hidden, num_classes, act, w_init, bool(batchnorm), rate, manual,
-                               head_init)
+                               head_init, impl)
     return serial(*layers)
 
 
@@ -203,8 +212,8 @@ def lenet5(num_classes=10, *, first_padding=2, impl="auto", manual=False):
     Args:
       num_classes: number of output scores.
       first_padding: zero padding of the first conv (2 by default).
-      impl: convolution implementation, ``"auto"`` (the faster for each layer),
-        ``"xla"`` or ``"im2col"``.
+      impl: ``"auto"`` (the faster convolution for each layer, the tuned dense kernel),
+        ``"xla"`` (XLA's convolution and the plain dense reference) or ``"im2col"``.
       manual: build on the hand-written ``fdl.manual`` ops.
     """
     builder = "lenet5"
@@ -216,19 +225,23 @@ def lenet5(num_classes=10, *, first_padding=2, impl="auto", manual=False):
         Conv(16, 5, 1, 0, impl=impl, manual=m), Relu(manual=m),
         MaxPool(2, 2, manual=m),
         Flatten(manual=m),
-        Dense(120, manual=m), Relu(manual=m),
-        Dense(84, manual=m), Relu(manual=m),
-        Dense(num_classes, _init.normal, manual=m),  # small scores: initial loss ~ ln C
+        Dense(120, impl=dense_impl(impl), manual=m), Relu(manual=m),
+        Dense(84, impl=dense_impl(impl), manual=m), Relu(manual=m),
+        # Small scores: initial loss ~ ln C.
+        Dense(num_classes, _init.normal, impl=dense_impl(impl), manual=m),
     )
 
 
-def linear(num_classes, *, w_init=_init.normal, manual=False):
+def linear(num_classes, *, w_init=_init.normal, impl="auto", manual=False):
     """A linear classifier, scores ``s = x W + b``: ``Flatten - Dense(num_classes)``.
+
+    ``impl`` as in ``mlp``.
 
     ``w`` starts small (``fdl.init.normal``, std 0.01, as in the notes), so the
     initial softmax loss is close to ``ln C``; ``b`` starts at zero.
     """
     num_classes = positive_int(num_classes, "num_classes", "linear")
-    return serial(Flatten(manual=manual), Dense(num_classes, w_init, manual=manual))
+    return serial(Flatten(manual=manual),
+                  Dense(num_classes, w_init, impl=dense_impl(impl), manual=manual))
 
 

@@ -121,3 +121,21 @@ def test_gradcheck_command_fails_on_a_wrong_model_gradient(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert status == 1
     assert "FAILED: model:linear" in out
+
+
+def test_automatic_side_is_the_plain_reference():
+    # The automatic gradient a case is compared with comes from plain autodiff of fdl.nn,
+    # not from a tuned kernel's own derivative rule (fdl.kernels' custom JVP). LeNet-5's
+    # 120- and 84-wide layers are where impl="auto" picks that kernel on CPU (the control).
+    import jax.numpy as jnp
+
+    from fdl import models
+
+    def jaxpr(model, shape):
+        params, state = model.init(jax.random.key(0), shape)
+        return str(jax.make_jaxpr(lambda p: model.apply(p, state, jnp.ones((2, *shape)))[0])(params))
+
+    for case in MODEL_CASES:
+        assert "custom_jvp_call" not in jaxpr(case.build(False), case.input_shape), case.name
+    if jax.default_backend() == "cpu":
+        assert "custom_jvp_call" in jaxpr(models.lenet5(10), (28, 28, 1))
