@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # before its first JAX computation: import fdl first, so every implementation, peers
 # included, runs with the same malloc behaviour.
 import fdl  # noqa: E402,F401
-from fdl.bench import cnn, conv, knn, machine, mlp, peers, report  # noqa: E402
+from fdl.bench import cnn, conv, knn, machine, mlp, options, peers, report, resnet  # noqa: E402
 from fdl.bench.workload import Config  # noqa: E402
 
 
@@ -33,6 +33,7 @@ WORKLOADS = {
     "W1": Spec(mlp.run, Config(calls=200, repeats=7), Config(calls=20, repeats=3)),
     "W2": Spec(mlp.run, Config(calls=100, repeats=7), Config(calls=10, repeats=3)),
     "W3": Spec(cnn.run, Config(calls=10, repeats=7), Config(calls=3, repeats=3)),
+    "R1": Spec(resnet.run, Config(calls=5, repeats=7), Config(calls=2, repeats=3)),
     "C1.1": Spec(conv.run_conv, Config(calls=10, repeats=7), Config(calls=3, repeats=3)),
     "C1.2": Spec(conv.run_conv, Config(calls=10, repeats=7), Config(calls=3, repeats=3)),
     "P1": Spec(conv.run_pool, Config(calls=10, repeats=7), Config(calls=3, repeats=3)),
@@ -41,17 +42,7 @@ WORKLOADS = {
 }
 
 
-def add_arguments(parser):
-    """The options shared by ``python -m benchmarks`` and ``fdl bench``."""
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer steps and rounds; skip K2 (the 60,000-point KNN)")
-    parser.add_argument("--only", metavar="KEYS",
-                        help=f"comma-separated workloads to run, from {', '.join(WORKLOADS)} "
-                        "(a prefix selects a group: C1 = C1.1,C1.2)")
-    parser.add_argument("--out", metavar="PATH",
-                        help="JSON results file (default: benchmarks/results/<machine>.json)")
-    parser.add_argument("--no-matmul", action="store_true",
-                        help="skip measuring the matmul ceiling (no FLOP-rate shares)")
+add_arguments = options.add_arguments
 
 
 def select(only, quick):
@@ -121,6 +112,28 @@ def print_results(results, file=None):
     print(f"wrote {results['path']}", file=file)
 
 
+def plan(args):
+    """Checks parsed options; returns a zero-argument function that runs what they ask
+    for and returns the exit status. ``ValueError`` for a usage mistake."""
+    if args.gpu or args.gpu_only:
+        from fdl.bench import gpu
+
+        if args.only:
+            raise ValueError("--only picks CPU workloads; with --gpu, --gpu-only picks models")
+        names = gpu.select(args.gpu_only)
+        return lambda: gpu.main(names, tiny=args.tiny, quick=args.quick,
+                                matmul=not args.no_matmul, out=args.out)
+    if args.tiny:
+        raise ValueError("--tiny goes with --gpu (the CPU workloads have --quick)")
+    keys = select(args.only, args.quick)
+
+    def run_cpu():
+        print_results(run(keys, quick=args.quick, matmul=not args.no_matmul, out=args.out))
+        return 0
+
+    return run_cpu
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="fdl bench",
@@ -129,9 +142,7 @@ def main(argv=None):
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        keys = select(args.only, args.quick)
+        todo = plan(args)
     except ValueError as err:
         parser.error(str(err))
-    results = run(keys, quick=args.quick, matmul=not args.no_matmul, out=args.out)
-    print_results(results)
-    return 0
+    return todo()

@@ -93,6 +93,37 @@ def optax_runner(apply_fn, params, tx, batches):
     return run
 
 
+def optax_state_runner(apply_fn, params, state, tx, batches):
+    """``optax_runner`` for a model with state (batch norm's running statistics).
+
+    ``apply_fn(params, state, x) -> (scores, new_state)`` in training mode.
+    """
+    import optax
+
+    def loss_fn(p, s, xb, yb):
+        scores, s = apply_fn(p, s, xb)
+        return optax.softmax_cross_entropy_with_integer_labels(scores, yb).mean(), s
+
+    def step(p, s, opt_state, xb, yb):
+        (value, s), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, s, xb, yb)
+        updates, opt_state = tx.update(grads, opt_state, p)
+        return optax.apply_updates(p, updates), s, opt_state, value
+
+    step = jax.jit(step, donate_argnums=(0, 1, 2))
+    device_batches = jax.device_put(batches)
+    carry = jax.tree.map(lambda a: jnp.array(a, copy=True), (params, state, tx.init(params)))
+
+    def run():
+        nonlocal carry
+        p, s, o = carry
+        for xb, yb in device_batches:
+            p, s, o, value = step(p, s, o, xb, yb)
+        carry = (p, s, o)
+        value.block_until_ready()
+
+    return run
+
+
 def torch_threads():
     """PyTorch on every core (its default may be fewer), as a tuned user would set it."""
     import torch

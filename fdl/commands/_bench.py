@@ -15,16 +15,11 @@ def register(subparsers):
         description="Time fdl against the libraries a user would otherwise pick, on the "
         "same workloads in one process; print a markdown table and write a JSON file.",
     )
-    # The same options as fdl.bench.cli.add_arguments, declared here so that `fdl --help`
-    # imports nothing heavy (the harness imports fdl and sets OpenMP's wait policy).
-    bench.add_argument("--quick", action="store_true",
-                       help="fewer steps and rounds; skip K2 (the 60,000-point KNN)")
-    bench.add_argument("--only", metavar="KEYS",
-                       help="comma-separated workloads: W1, W2, W3, C1 (C1.1, C1.2), P1, K1, K2")
-    bench.add_argument("--out", metavar="PATH",
-                       help="JSON results file (default: benchmarks/results/<machine>.json)")
-    bench.add_argument("--no-matmul", action="store_true",
-                       help="skip measuring the matmul ceiling (no FLOP-rate shares)")
+    # fdl.bench.options imports nothing heavy: `fdl --help` stays light (the harness
+    # imports the benchmarks and sets OpenMP's wait policy).
+    from fdl.bench.options import add_arguments
+
+    add_arguments(bench)
     bench.set_defaults(run=run_bench)
 
 
@@ -32,9 +27,7 @@ def run_bench(args):
     from fdl.bench import cli
 
     try:
-        keys = cli.select(args.only, args.quick)
+        todo = cli.plan(args)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    results = cli.run(keys, quick=args.quick, matmul=not args.no_matmul, out=args.out)
-    cli.print_results(results)
-    return 0
+    return todo()
