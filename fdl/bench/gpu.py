@@ -27,7 +27,7 @@ Each implementation is compiled (or autotuned) by one first step, warmed up by o
 untimed round, then timed over several rounds of several steps, synchronising after
 each round (``block_until_ready`` on the last step's loss, ``torch.cuda.synchronize``);
 the median round gives ms/step. FLOP rates come from the analytic counts in
-``fdl.bench.flops`` (2 x multiply-adds of convolutions and the dense layer, a step = 3
+``fdl.models.profile`` (2 x multiply-adds of convolutions and the dense layer, a step = 3
 forward passes) and are compared with the GPU's bf16 matrix-product rate, measured in
 the same run (a jitted 8192^3 bf16 ``jnp.matmul`` in JAX, the fastest of its rounds).
 
@@ -64,7 +64,6 @@ class GpuModel:
     tiny_image: tuple
     fdl_build: object  # fdl module -> Layer
     torch_build: object  # num_classes -> (torch module, source)
-    macs: object  # (image (H, W), num_classes) -> forward multiply-adds of one image
 
 
 def _torch_resnet9(num_classes):
@@ -82,12 +81,10 @@ def _torch_resnet18(num_classes):
 MODELS = {
     "resnet9": GpuModel(
         "ResNet-9 (DAWNBench), CIFAR", (32, 32, 3), 512, 10, (8, 8, 3),
-        lambda fdl: fdl.models.resnet9(num_classes=10), _torch_resnet9,
-        lambda image, classes: flops.resnet9_macs(image, classes)),
+        lambda fdl: fdl.models.resnet9(num_classes=10), _torch_resnet9),
     "resnet18": GpuModel(
         "ResNet-18 (torchvision), ImageNet", (224, 224, 3), 128, 1000, (32, 32, 3),
-        lambda fdl: fdl.models.resnet(18, num_classes=1000), _torch_resnet18,
-        lambda image, classes: flops.resnet_imagenet_macs(18, image, classes)),
+        lambda fdl: fdl.models.resnet(18, num_classes=1000), _torch_resnet18),
 }
 
 # (steps per round, timed rounds) and the bf16 matmul's (size, calls per round, rounds).
@@ -360,7 +357,9 @@ def run_gpu(names, *, tiny=False, quick=False, matmul=True, out=None, log=None):
         rng = np.random.default_rng(0)
         x = rng.standard_normal((batch,) + image, dtype=np.float32)
         y = rng.integers(0, spec.num_classes, batch).astype(np.int32)
-        step = flops.step_flops(spec.macs(image[:2], spec.num_classes), batch)
+        import fdl
+
+        step = flops.step_flops(spec.fdl_build(fdl), image, batch)
         entry = {"title": spec.title, "image": list(image), "batch": batch,
                  "num_classes": spec.num_classes, "step_flops": step, "rows": []}
         results["models"][name] = entry

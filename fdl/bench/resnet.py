@@ -27,7 +27,9 @@ WIDTHS = (16, 32, 64)
 
 def step_flops(depth=DEPTH, batch=BATCH, image=IMAGE):
     """FLOPs of one training step (``flops.step_flops``: 3 forward passes)."""
-    return flops.step_flops(flops.resnet_cifar_macs(depth, image[:2], tr.CLASSES), batch)
+    import fdl
+
+    return flops.step_flops(fdl.models.resnet_cifar(depth, num_classes=tr.CLASSES), image, batch)
 
 
 def _fdl(x, y, depth, batch):
