@@ -49,18 +49,22 @@ def test_mlp_learns_digits(digits):
     assert result["loss"] == pytest.approx(history["val_loss"][-1], rel=1e-5)
 
 
-def test_scan_and_steps_loops_agree_float64(x64):
-    x, y = _random_data(dtype=np.float64)
-    model = models.mlp([16], 3, dropout=0.2)
-    kwargs = dict(loss=CE, optimizer=optim.momentum(0.1), epochs=2, batch_size=10,
-                  key=jax.random.key(3), reg=1e-3)
+def test_scan_and_steps_loops_agree_float64(digits, x64):
+    """Dropout, the L2 penalty and augmentation included: the two loops run the same step
+    on the same keys."""
+    x, y = digits.train.x[:205].astype(np.float64), digits.train.y[:205]
+    model = models.mlp([16], 10, dropout=0.2)
+    kwargs = dict(loss=CE, optimizer=optim.momentum(0.05), epochs=2, batch_size=20,
+                  key=jax.random.key(3), reg=1e-3,
+                  augment=data.augmentation(crop_padding=1, flip=True), progress=False)
     p_scan, s_scan, h_scan = train.fit(model, (x, y), loop="scan", **kwargs)
     p_steps, s_steps, h_steps = train.fit(model, (x, y), loop="steps", **kwargs)
     assert jax.tree.leaves(p_scan)[0].dtype == jnp.float64
+    # float64: the two loops differ only in how XLA fuses the same arithmetic.
     for a, b in zip(jax.tree.leaves(p_scan), jax.tree.leaves(p_steps)):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=0)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(h_scan["loss"], h_steps["loss"], rtol=1e-10)
-    assert len(h_scan["loss"]) == 2 * (96 // 10)  # the remainder is dropped
+    assert len(h_scan["loss"]) == 2 * (205 // 20)  # the remainder is dropped
 
 
 def test_loop_choice():
@@ -110,7 +114,9 @@ def test_evaluate_and_predict_match_manual_argmax():
     params, state = model.init(jax.random.key(0), (12,))
     scores, _ = model.apply(params, state, jnp.asarray(x))
     expected = np.argmax(np.asarray(scores), axis=1)
-    for bs in (1000, 53, 10, 7):
+    # All in one batch (1000 is clamped to the 53 rows), and batches of 10 whose last one
+    # overlaps the one before.
+    for bs in (1000, 53, 10):
         labels = train.predict(model, params, state, x, batch_size=bs)
         assert labels.shape == (53,)
         np.testing.assert_array_equal(labels, expected)
