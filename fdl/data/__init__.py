@@ -14,6 +14,9 @@ then ``pre.apply(state, x)`` on every split (``mean_image``, ``channel_mean``,
 ``random_flip(key, x)``, one key per example; ``augmentation(crop_padding=..., flip=...)``
 combines them into the ``augment(key, x_batch)`` function that ``fdl.train.fit`` applies
 to every training minibatch.
+
+Toy 2-D data (``Dataset(x, y)`` with ``x`` float32 ``(N, 2)``): ``spirals(key,
+n_per_class)``, ``circles(key, n)``, ``blobs(key, n)``.
 """
 
 from fdl.data._augment import Augmentation as Augmentation
@@ -35,3 +38,6 @@ from fdl.data._preprocess import mean_image as mean_image
 from fdl.data._preprocess import pca as pca
 from fdl.data._preprocess import standardize as standardize
 from fdl.data._preprocess import whiten as whiten
+from fdl.data._toy import blobs as blobs
+from fdl.data._toy import circles as circles
+from fdl.data._toy import spirals as spirals
