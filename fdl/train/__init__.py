@@ -24,6 +24,10 @@ Before a long run, ``sanity_check`` does the notes' babysitting checks: the init
 is ``ln C`` (softmax) or ``C - 1`` (SVM), regularisation raises it, and the model can
 overfit 20 examples (``expected_initial_loss``, ``check_initial_loss``,
 ``check_regularization_raises_loss``, ``check_overfit_small_subset``).
+
+After training, ``confusion_matrix(y_true, y_pred, C)`` (rows true, columns predicted) and
+``per_class_report`` (class accuracy = recall, precision, F1, support; the best and
+worst class, ``format_class_report``) show which classes the accuracy hides.
 """
 
 from fdl.train._checkpoint import CheckpointError as CheckpointError
@@ -38,6 +42,10 @@ from fdl.train._loop import choose_loop as choose_loop
 from fdl.train._loop import evaluate as evaluate
 from fdl.train._loop import fit as fit
 from fdl.train._loop import predict as predict
+from fdl.train._metrics import ClassReport as ClassReport
+from fdl.train._metrics import confusion_matrix as confusion_matrix
+from fdl.train._metrics import format_class_report as format_class_report
+from fdl.train._metrics import per_class_report as per_class_report
 from fdl.train._sanity import SanityResult as SanityResult
 from fdl.train._sanity import check_initial_loss as check_initial_loss
 from fdl.train._sanity import check_overfit_small_subset as check_overfit_small_subset
