@@ -49,6 +49,17 @@ def test_train_mlp_on_a_cifar_directory(tmp_path, capsys):
     assert len(metrics["history"]["loss"]) == 100 // 20  # 100 training images, one epoch
     for name in ("loss.png", "accuracy.png", "checkpoint.npz"):
         assert (out / name).stat().st_size > 0
+    # Per class: the confusion matrix counts each test image once, in the row of its
+    # true class, and its diagonal gives the reported test accuracy.
+    cm = np.array(metrics["confusion_matrix"])
+    test_labels = pickle.loads((data / "test_batch").read_bytes())[b"labels"]
+    assert cm.shape == (10, 10) and cm.sum() == PER_TEST_BATCH
+    np.testing.assert_array_equal(cm.sum(axis=1), np.bincount(test_labels, minlength=10))
+    per_class = metrics["per_class"]
+    assert per_class["accuracy"] == metrics["test_accuracy"] == np.trace(cm) / PER_TEST_BATCH
+    assert [c["name"] for c in per_class["classes"]] == list(NAMES)
+    assert f"best class {per_class['best_class']} " in printed
+    assert (out / "confusion.png").read_bytes().startswith(b"\x89PNG")
     assert printed.strip().splitlines()[-1].startswith("test accuracy:")
     assert "(100 train / 1000 val / 64 test)" in printed
 
