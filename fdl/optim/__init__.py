@@ -1,4 +1,5 @@
-"""``fdl.optim``: hand-written update rules, learning-rate schedules, clipping and L-BFGS.
+"""``fdl.optim``: hand-written update rules, learning-rate schedules, clipping, and the
+full-batch solvers L-BFGS, BFGS and Newton.
 
 Every first-order optimizer is an ``Optimizer(init, update)`` pair of pure functions::
 
@@ -49,8 +50,22 @@ this update; all operations elementwise):
 Gradient clipping is a wrapper, ``chain_clip(optimizer, max_norm)`` (clip the gradients
 by global norm, then update), as is the max-norm constraint, ``with_max_norm(optimizer,
 c)`` (update, then project every weight column / conv filter onto ``||w|| <= c``).
-Both keep the wrapped optimizer's state. ``lbfgs(f, params)`` is a full-batch solver, not
-an ``Optimizer``: it runs the whole minimisation and returns ``(params, info)``.
+Both keep the wrapped optimizer's state.
+
+The full-batch solvers are not ``Optimizer``s: each runs the whole minimisation of a
+deterministic ``f(params)`` as one compiled ``lax.while_loop`` and returns ``(params,
+info)``, ``info`` an ``LbfgsInfo``; all three share one strong-Wolfe line search.
+
+- **newton**: ``x -= a * (H + tau*I)^-1 g`` with the exact Hessian ``H`` (``jax.hessian``)
+  and a Cholesky solve; ``tau = 0`` where ``H`` is positive definite, raised until it is
+  otherwise; ``a`` from the line search (1 when the full Newton step decreases ``f``).
+- **bfgs**: ``x -= a * H g`` with ``H`` a dense approximation of the inverse Hessian,
+  updated from ``s = x_new - x``, ``y = g_new - g`` by the rank-2 BFGS formula.
+- **lbfgs**: BFGS keeping only the last ``history`` pairs ``(s, y)`` (two-loop recursion).
+
+``newton`` and ``bfgs`` hold an ``N x N`` matrix (``N`` parameters) and refuse ``N >
+max_params`` (default 10,000) with a ``ValueError`` giving its size: the reason
+second-order methods are not used for deep nets, where ``lbfgs``'s ``O(m N)`` is.
 
 Bad hyperparameters raise ``ValueError`` (out of range) or ``TypeError`` (wrong type) when
 the optimizer is built, naming the argument; an ``update`` whose ``grads`` tree does not
@@ -85,4 +100,6 @@ from fdl.optim._schedules import inverse_time_decay as inverse_time_decay
 from fdl.optim._schedules import join_schedules as join_schedules
 from fdl.optim._schedules import step_decay as step_decay
 from fdl.optim._schedules import warmup as warmup
+from fdl.optim._second_order import bfgs as bfgs
+from fdl.optim._second_order import newton as newton
 from fdl.optim._weight_decay import decay_mask_skip_biases as decay_mask_skip_biases

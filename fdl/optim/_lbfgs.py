@@ -31,10 +31,11 @@ from fdl.optim import _base
 
 
 class LbfgsInfo(NamedTuple):
-    """How an ``lbfgs`` solve went.
+    """How a full-batch solve went: the result type of ``lbfgs``, ``bfgs`` and ``newton``.
 
     Attributes:
-      iterations: int32 scalar, the number of L-BFGS iterations (accepted steps).
+      iterations: int32 scalar, the number of iterations (accepted steps); for ``newton``
+        also the number of Hessian evaluations.
       loss: scalar, ``f`` at the returned parameters.
       grad_norm: scalar, ``||grad f||_inf`` at the returned parameters.
       converged: bool scalar, True when a stopping tolerance was met (``grad_norm <=
@@ -115,8 +116,7 @@ def lbfgs(
       recursion), 7.5 (L-BFGS), 3.5 and 3.6 (line search and zoom); Liu & Nocedal, "On
       the limited memory BFGS method for large scale optimization", 1989.
     """
-    if not callable(f):
-        raise TypeError(f"f must be a callable params -> scalar, got {type(f).__name__}")
+    check_objective(f, params)
     history = _base.positive_int(history, "history")
     max_iters = _base.positive_int(max_iters, "max_iters")
     max_linesearch = _base.positive_int(max_linesearch, "max_linesearch")
@@ -124,11 +124,6 @@ def lbfgs(
     ftol = _base.nonnegative_float(ftol, "ftol")
     c1 = _base.real_in_range(c1, "c1", low=0.0, high=1.0, low_open=True, high_open=True)
     c2 = _base.real_in_range(c2, "c2", low=c1, high=1.0, low_open=True, high_open=True)
-    _base.check_floating_params(params)
-    out = jax.eval_shape(f, params)
-    if not hasattr(out, "shape") or out.shape != ():
-        shape = getattr(out, "shape", type(out).__name__)
-        raise ValueError(f"f must return a scalar loss, got {shape}")
     return _solve(
         f, history, params, max_iters, tol, ftol, max_linesearch, c1, c2
     )
@@ -136,14 +131,9 @@ def lbfgs(
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _solve(f, history, params, max_iters, tol, ftol, max_linesearch, c1, c2):
-    x0, unravel = ravel_pytree(params)
+    x0, unravel, value_and_grad = raveled_objective(f, params)
     dtype = x0.dtype
     n = x0.shape[0]
-
-    def value_and_grad(x):
-        value, grad = jax.value_and_grad(lambda z: f(unravel(z)))(x)
-        return jnp.asarray(value).astype(dtype), grad.astype(dtype)
-
     tol, ftol, c1, c2 = (jnp.asarray(v).astype(dtype) for v in (tol, ftol, c1, c2))
     f0, g0 = value_and_grad(x0)
     init = _State(
@@ -155,11 +145,11 @@ def _solve(f, history, params, max_iters, tol, ftol, max_linesearch, c1, c2):
         y=jnp.zeros((history, n), dtype),
         rho=jnp.zeros((history,), dtype),
         evals=jnp.ones((), jnp.int32),
-        status=jnp.where(_inf_norm(g0) <= tol, _GTOL, _RUNNING).astype(jnp.int32),
+        status=initial_status(g0, tol),
     )
 
     def running(state):
-        return (state.status == _RUNNING) & (state.iteration < max_iters)
+        return still_running(state, max_iters)
 
     def iterate(state):
         return _lbfgs_iteration(
@@ -167,14 +157,67 @@ def _solve(f, history, params, max_iters, tol, ftol, max_linesearch, c1, c2):
         )
 
     final = lax.while_loop(running, iterate, init)
-    info = LbfgsInfo(
+    return unravel(final.x), solve_info(final)
+
+
+def check_objective(f, params):
+    """The checks every full-batch solver makes before tracing: callable ``f``, float
+    ``params`` leaves, a scalar ``f(params)``."""
+    if not callable(f):
+        raise TypeError(f"f must be a callable params -> scalar, got {type(f).__name__}")
+    _base.check_floating_params(params)
+    out = jax.eval_shape(f, params)
+    if not hasattr(out, "shape") or out.shape != ():
+        shape = getattr(out, "shape", type(out).__name__)
+        raise ValueError(f"f must return a scalar loss, got {shape}")
+
+
+def raveled_objective(f, params):
+    """``(x0, unravel, value_and_grad)``: the solvers work on one flat vector ``x``
+    (``ravel_pytree``), in the dtype of the parameters."""
+    x0, unravel = ravel_pytree(params)
+    dtype = x0.dtype
+
+    def value_and_grad(x):
+        value, grad = jax.value_and_grad(lambda z: f(unravel(z)))(x)
+        return jnp.asarray(value).astype(dtype), grad.astype(dtype)
+
+    return x0, unravel, value_and_grad
+
+
+def initial_status(g0, tol):
+    """Already converged when the start satisfies the gradient tolerance."""
+    return jnp.where(inf_norm(g0) <= tol, _GTOL, _RUNNING).astype(jnp.int32)
+
+
+def still_running(state, max_iters):
+    """The loop condition: no stopping test met yet and iterations left."""
+    return (state.status == _RUNNING) & (state.iteration < max_iters)
+
+
+def step_status(ok, f_old, f_new, g_new, tol, ftol):
+    """The int32 status after a line search: failed, gradient tolerance met, relative
+    decrease below ``ftol`` (when ``ftol > 0``), or still running."""
+    decrease = (f_old - f_new) / jnp.maximum(
+        jnp.maximum(jnp.abs(f_old), jnp.abs(f_new)), 1.0
+    )
+    return jnp.select(
+        [~ok, inf_norm(g_new) <= tol, (ftol > 0) & (decrease <= ftol)],
+        [_LINE_SEARCH_FAILED, _GTOL, _FTOL],
+        _RUNNING,
+    ).astype(jnp.int32)
+
+
+def solve_info(final):
+    """The ``LbfgsInfo`` of a final loop carry with ``iteration``, ``f``, ``g``, ``evals``
+    and ``status`` fields."""
+    return LbfgsInfo(
         iterations=final.iteration,
         loss=final.f,
-        grad_norm=_inf_norm(final.g),
+        grad_norm=inf_norm(final.g),
         converged=(final.status == _GTOL) | (final.status == _FTOL),
         function_evals=final.evals,
     )
-    return unravel(final.x), info
 
 
 class _State(NamedTuple):
@@ -195,7 +238,7 @@ class _State(NamedTuple):
     status: jax.Array
 
 
-def _inf_norm(g):
+def inf_norm(g):
     return jnp.max(jnp.abs(g), initial=0.0)
 
 
@@ -235,7 +278,7 @@ def _lbfgs_iteration(value_and_grad, state, tol, ftol, max_linesearch, c1, c2):
     g_norm = jnp.linalg.norm(state.g)
     first_step = jnp.where(have_pairs, 1.0, 1.0 / jnp.where(g_norm > 0, g_norm, 1.0))
 
-    search = _line_search(
+    search = line_search(
         value_and_grad, state.x, state.f, state.g, d, first_step.astype(dtype),
         max_linesearch, c1, c2,
     )
@@ -250,14 +293,7 @@ def _lbfgs_iteration(value_and_grad, state, tol, ftol, max_linesearch, c1, c2):
 
     f_new = jnp.where(ok, search.f, state.f)
     g_new = jnp.where(ok, search.g, state.g)
-    decrease = (state.f - f_new) / jnp.maximum(
-        jnp.maximum(jnp.abs(state.f), jnp.abs(f_new)), 1.0
-    )
-    status = jnp.select(
-        [~ok, _inf_norm(g_new) <= tol, (ftol > 0) & (decrease <= ftol)],
-        [_LINE_SEARCH_FAILED, _GTOL, _FTOL],
-        _RUNNING,
-    ).astype(jnp.int32)
+    status = step_status(ok, state.f, f_new, g_new, tol, ftol)
     return _State(
         iteration=state.iteration + ok.astype(jnp.int32),
         x=jnp.where(ok, state.x + s, state.x),
@@ -305,7 +341,7 @@ class _Search(NamedTuple):
     g_best: jax.Array
 
 
-def _line_search(value_and_grad, x, f0, g0, d, first_step, max_evals, c1, c2):
+def line_search(value_and_grad, x, f0, g0, d, first_step, max_evals, c1, c2):
     """A step along ``d`` satisfying the strong Wolfe conditions (N&W Alg. 3.5 and 3.6).
 
     One loop evaluates one trial step per iteration: the next extrapolated step while
