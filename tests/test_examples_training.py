@@ -63,3 +63,17 @@ def test_dropout(tmp_path, capsys):
     # Dropout's noise keeps the training loss up: it regularises.
     assert dropped["final_train_loss"] > 2 * plain["final_train_loss"]
     assert "dropout 0.5" in printed
+
+
+def test_features_and_boundaries(tmp_path, capsys):
+    returned, printed = _run("features_and_boundaries", tmp_path, capsys)
+    r = returned["results"]
+    assert len(returned["plots"]) == 4
+    # No line separates two rings: a linear classifier on (x, y) stays near chance (0.5);
+    # on (r, theta) a threshold on r does, and the same classifier is (nearly) perfect.
+    assert r["circles: linear on (x, y)"]["test_accuracy"] < 0.7
+    assert r["circles: linear on (r, theta)"]["test_accuracy"] > 0.97
+    # Three spiral arms: linear well below the 2-layer net (CS231n: ~50% vs ~98%).
+    assert r["spiral: linear"]["test_accuracy"] < 0.65
+    assert r["spiral: 2-layer net (100 hidden)"]["test_accuracy"] > 0.9
+    assert "linear on (r, theta)" in printed
