@@ -17,6 +17,7 @@ tune_cpu_allocator = _allocator.tune_cpu_allocator
 
 from fdl import classic as classic
 from fdl import data as data
+from fdl import features as features
 from fdl import gradcheck as gradcheck
 from fdl import init as init
 from fdl import kernels as kernels
