@@ -425,19 +425,15 @@ def _compiled_epoch(model, loss, optimizer, batch_size, n, loop, batch_sharding,
     step = _steps.make_step(model, loss, optimizer, batch_size, batch_sharding, augment,
                             compute_dtype)
     if loop == "scan":
-        scanned = _steps.make_scan_epoch(step, n // batch_size, n)
+        scanned = _steps.make_scan_epoch(step, n // batch_size)
 
         def epoch(params, state, opt_state, hyper, x, y, perm_key, drop_key, report=None):
             del report  # one compiled call: nothing to report until it returns
-            return scanned(params, state, opt_state, hyper, x, y, perm_key, drop_key)
+            perm = _steps.permutation(perm_key, n)
+            return scanned(params, state, opt_state, hyper, x, y, perm, drop_key)
     else:
         epoch = _make_steps_epoch(step, n // batch_size, n)
     return epoch
-
-
-@functools.partial(jax.jit, static_argnums=1)
-def _permutation(key, n):
-    return jax.random.permutation(key, n)
 
 
 @jax.jit
@@ -455,7 +451,7 @@ def _make_steps_epoch(step, steps, n):
     jstep = _compiler.jit(step, donate_argnums=(0, 1, 2))
 
     def epoch(params, state, opt_state, hyper, x, y, perm_key, drop_key, report=None):
-        perm = _permutation(perm_key, n)
+        perm = _steps.permutation(perm_key, n)
         losses = []
         for i in range(steps):
             if i == steps - 1:

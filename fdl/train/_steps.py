@@ -157,43 +157,54 @@ def make_step(model, loss, optimizer, batch_size, batch_sharding=None, augment=N
     return step
 
 
-def make_scan_epoch(step, steps, n):
-    """One jitted epoch: shuffle, ``steps`` steps in a ``lax.scan``, the last one outside.
+def make_scan_epoch(step, steps):
+    """One jitted epoch: ``steps`` steps in a ``lax.scan`` over a given permutation.
 
-    The last step runs after the scan so that the update ratio of the epoch's last update
-    is measured without carrying a copy of the weights through every step. Returns
-    ``(params, state, opt_state, losses[steps], ratios)``.
+    ``epoch(params, state, opt_state, hyper, x, y, perm, drop_key)`` trains on the
+    minibatches ``perm[i*B:(i+1)*B]``; ``perm`` comes from ``permutation(perm_key, n)``,
+    compiled on its own once per ``n`` (a sort: about half a second to compile on CPU)
+    rather than into every model's epoch. Returns
+    ``(params, state, opt_state, losses[steps], ratios)``, ``ratios`` the update ratios
+    of the epoch's last update. Params, state and optimizer state are donated.
 
     Each iteration gathers the *next* minibatch into the loop carry while it trains on
     the current one. The batch a step trains on is then a plain buffer rather than a
     gather XLA may fuse into (and recompute inside) each consumer: on CPU, a weight
     gradient's transposed copy of the input fused with the gather ran 6x slower than
     one of a buffer (0.6 vs 0.1 ms for a 128x3072 batch). Same batches, same order.
-    The epoch's signature is ``epoch(params, state, opt_state, hyper, x, y, perm_key,
-    drop_key)``; params, state and optimizer state are donated.
+
+    The step appears once in the program: the last iteration also keeps the weights it
+    starts from (a ``lax.cond``; the other iterations pass the kept buffer through), and
+    the ratios are computed from them after the loop. Running the last step after the
+    loop instead, as fdl did, compiled the step twice; with the permutation inside as
+    well, each model's epoch took 17-40% longer to compile (three MLPs and a linear model
+    on CPU), for bit-identical results and no measurable difference in speed.
     """
 
-    def epoch(params, state, opt_state, hyper, x, y, perm_key, drop_key):
-        perm = jax.random.permutation(perm_key, n)
+    def epoch(params, state, opt_state, hyper, x, y, perm, drop_key):
 
         def body(carry, i):
-            p, s, o, xb, yb = carry
-            upcoming = step.gather(x, y, perm, i + 1)
+            p, s, o, kept, xb, yb = carry
+            # The last iteration re-gathers its own minibatch: perm holds no batch `steps`.
+            upcoming = step.gather(x, y, perm, jnp.minimum(i + 1, steps - 1))
+            kept = lax.cond(i == steps - 1, lambda: weights(p), lambda: kept)
             p, s, o, value = step.on_batch(p, s, o, hyper, xb, yb, i, drop_key)
-            return (p, s, o) + upcoming, value
+            return (p, s, o, kept) + upcoming, value
 
         first = step.gather(x, y, perm, jnp.int32(0))
-        (params, state, opt_state, xb, yb), losses = lax.scan(
-            body, (params, state, opt_state) + first, jnp.arange(steps - 1, dtype=jnp.int32)
+        kept = [jnp.zeros_like(w) for w in weights(params)]
+        (params, state, opt_state, before, _, _), losses = lax.scan(
+            body, (params, state, opt_state, kept) + first, jnp.arange(steps, dtype=jnp.int32)
         )
-        before = weights(params)
-        params, state, opt_state, last = step.on_batch(
-            params, state, opt_state, hyper, xb, yb, jnp.int32(steps - 1), drop_key
-        )
-        ratios = update_ratios(before, weights(params))
-        return params, state, opt_state, jnp.concatenate([losses, last[None]]), ratios
+        return params, state, opt_state, losses, update_ratios(before, weights(params))
 
     return _compiler.jit(epoch, donate_argnums=(0, 1, 2))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def permutation(key, n):
+    """``jax.random.permutation(key, n)``: an epoch's order of the ``n`` examples."""
+    return jax.random.permutation(key, n)
 
 
 @functools.lru_cache(maxsize=64)

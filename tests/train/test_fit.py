@@ -65,6 +65,10 @@ def test_scan_and_steps_loops_agree_float64(digits, x64):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(h_scan["loss"], h_steps["loss"], rtol=1e-10)
     assert len(h_scan["loss"]) == 2 * (205 // 20)  # the remainder is dropped
+    # Each epoch's last update, measured inside the scan and around the last step.
+    ratios = [[list(h["update_ratio"][e].values()) for e in range(2)] for h in (h_scan, h_steps)]
+    np.testing.assert_allclose(ratios[0], ratios[1], rtol=1e-10)
+    assert np.all(np.asarray(ratios[0]) > 0)
 
 
 def test_loop_choice():
