@@ -19,6 +19,14 @@ def x64():
         yield
 
 
+@pytest.fixture
+def without_matplotlib(monkeypatch):
+    """``import matplotlib`` fails in the test, so fdl's commands skip their plots (and say
+    so). For runs whose plots are tested elsewhere: drawing them takes seconds a run."""
+    for name in ("matplotlib", "matplotlib.pyplot"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
 @pytest.fixture(params=["eager", "jit"])
 def variant(request):
     """Each numerical test runs twice: eagerly and under ``jax.jit``."""

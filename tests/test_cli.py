@@ -155,11 +155,9 @@ def test_train_out_that_is_a_file_or_below_one_is_a_usage_error(tmp_path, capsys
 
 
 def test_train_without_matplotlib_keeps_its_results_and_says_plots_skipped(
-        tmp_path, capsys, monkeypatch):
+        tmp_path, capsys, without_matplotlib):
     import os
 
-    for name in ("matplotlib", "matplotlib.pyplot"):
-        monkeypatch.setitem(sys.modules, name, None)  # `import matplotlib` now fails
     out = tmp_path / "run"
     assert cli.main(SOFTMAX + ["--epochs", "1", "--out", str(out)]) == 0
     captured = capsys.readouterr()
@@ -178,7 +176,8 @@ def test_train_divergence_says_no_checkpoint_was_written(tmp_path, capsys):
     assert not (out / "checkpoint.npz").exists()
 
 
-def test_train_resume_continues_refuses_changes_and_finished_runs(tmp_path, capsys):
+def test_train_resume_continues_refuses_changes_and_finished_runs(
+        tmp_path, capsys, without_matplotlib):
     out = tmp_path / "run"
     assert cli.main(SOFTMAX + ["--epochs", "1", "--out", str(out)]) == 0
     ckpt = str(out / "checkpoint.npz")

@@ -38,7 +38,7 @@ def write_cifar(directory, per_batch=PER_TRAIN_BATCH, seed=0):
 def test_train_mlp_on_a_cifar_directory(tmp_path, capsys):
     data = write_cifar(tmp_path / "cifar-10-batches-py")
     out = tmp_path / "run"
-    status = cli.main(["train", "--data", str(tmp_path), "--model", "mlp", "--epochs", "1",
+    status = cli.main(["train", "--data", str(tmp_path), "--model", "softmax", "--epochs", "1",
                        "--batch-size", "20", "--lr", "1e-3", "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0

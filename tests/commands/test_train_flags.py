@@ -47,9 +47,11 @@ def test_sanity_usage_error_exits_2(tmp_path, capsys):
     assert "unknown model" in capsys.readouterr().err
 
 
-def test_augment_flag_trains_and_is_recorded(tmp_path, capsys):
+def test_augment_flag_trains_and_is_recorded(tmp_path, capsys, without_matplotlib):
+    # A linear model: the flag's plumbing is tested here, augmented training in
+    # tests/train/test_augment.py; a smaller program to compile than an MLP's.
     out = tmp_path / "run"
-    status = cli.main(["train", "--model", "mlp", "--epochs", "2", "--augment",
+    status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--augment",
                        "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
@@ -77,17 +79,19 @@ def test_help_mentions_the_new_flags(capsys):
     assert "--sanity" in text and "--augment" in text and "flipped digit" in text
 
 
-def test_bf16_trains_and_records_the_flag(tmp_path, capsys):
+def test_bf16_trains_and_records_the_flag(tmp_path, capsys, without_matplotlib):
+    # A linear model, as for --augment (an MLP learning in bfloat16: tests/train/test_bf16.py).
     out = tmp_path / "run"
-    status = cli.main(["train", "--model", "mlp", "--epochs", "2", "--bf16", "--out", str(out)])
+    status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--bf16",
+                       "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["bf16"] is True
-    assert metrics["test_accuracy"] > 0.8  # bfloat16 rounding does not stop an MLP learning
+    assert metrics["test_accuracy"] > 0.8  # bfloat16 rounding does not stop it learning
 
 
-def test_devices_on_this_host(tmp_path, capsys):
+def test_devices_on_this_host(tmp_path, capsys, without_matplotlib):
     out = tmp_path / "run"
     status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--devices", "all",
                        "--out", str(out)])
