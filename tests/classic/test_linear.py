@@ -33,8 +33,9 @@ def test_digits_test_accuracy_with_the_defaults(digits, loss):
 
 
 def test_convenience_functions_equal_the_general_one(digits):
+    # The data and batch size of the accuracy test above: its compiled epochs.
     key = jax.random.key(3)
-    x, y = digits.train.x[:300], digits.train.y[:300]
+    x, y = digits.train.x, digits.train.y
     for loss, convenience in (("svm", fdl.classic.linear_svm),
                               ("softmax", fdl.classic.softmax_classifier)):
         a = convenience(x, y, key=key, epochs=2)
@@ -90,11 +91,13 @@ def test_loss_and_gradients_match_numpy(x64, loss, reg):
 
 @pytest.mark.parametrize("loss,initial", [("svm", 9.0), ("softmax", np.log(10))])
 def test_initial_loss_is_the_sanity_value_and_training_lowers_it(digits, loss, initial):
+    # The default batch size, as in the accuracy test above (its compiled epochs).
     _, losses = fdl.classic.train_linear_classifier(
-        digits.train.x, digits.train.y, loss=loss, epochs=3, batch_size=100,
-        key=jax.random.key(1), return_losses=True,
+        digits.train.x, digits.train.y, loss=loss, epochs=3, key=jax.random.key(1),
+        return_losses=True,
     )
-    assert losses.shape == (3, len(digits.train.x) // 100)
+    batch = fdl.classic._linear.DEFAULT_BATCH_SIZE
+    assert losses.shape == (3, len(digits.train.x) // batch)
     # Weights ~ N(0, 0.01^2) give scores near 0: loss ~ C - 1 (svm) or ln C (softmax).
     assert abs(float(losses[0, 0]) - initial) < 0.05 * initial
     assert float(losses[-1].mean()) < 0.5 * float(losses[0, 0])
