@@ -70,36 +70,51 @@ def test_gradients_agree(case, x64):
     assert report.worst_numerical <= 1e-6, str(report)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_forward_backward_pair_matches_custom_vjp(case, x64):
-    """``name_forward``/``name_backward`` called directly give the VJP jax.grad uses."""
+@functools.lru_cache(maxsize=None)
+def _float64_program(index):
+    """One compiled float64 program per case, read by the two tests below: the hand-written
+    ``name_forward``/``name_backward`` pair called directly, ``jax.vjp`` of the automatic
+    build, and both builds' forward values (eagerly, every primitive compiles on its own).
+
+    Returns ``(args, pair_grads, vjp_grads, [automatic_out, manual_out])`` on the seed-2
+    inputs, the results as NumPy arrays.
+    """
+    case = CASES[index]
     hand = fdl.manual.counterpart(case.fn)
     module = vars(fdl.manual)
-    base = hand.__name__
-    forward, backward = module[f"{base}_forward"], module[f"{base}_backward"]
-    args = _args(case, jnp.float64, seed=2)
-    bound_forward = functools.partial(forward, **case.kwargs)
-    select = case.select or (lambda o: o)
-    out_shape = select(jax.eval_shape(bound_forward, *args)[0])
-    cotangent = jnp.asarray(np.random.default_rng(3).standard_normal(out_shape.shape),
-                            out_shape.dtype)
-    argnums = case.argnums or tuple(
-        i for i, a in enumerate(args)
-        if all(jnp.issubdtype(leaf.dtype, jnp.floating) for leaf in jax.tree_util.tree_leaves(a))
-    )
+    forward, backward = module[f"{hand.__name__}_forward"], module[f"{hand.__name__}_backward"]
+    with jax.enable_x64(True):
+        args = _args(case, jnp.float64, seed=2)
+        bound_forward = functools.partial(forward, **case.kwargs)
+        select = case.select or (lambda o: o)
+        out_shape = select(jax.eval_shape(bound_forward, *args)[0])
+        cotangent = jnp.asarray(np.random.default_rng(3).standard_normal(out_shape.shape),
+                                out_shape.dtype)
+        argnums = case.argnums or tuple(
+            i for i, a in enumerate(args)
+            if all(jnp.issubdtype(leaf.dtype, jnp.floating)
+                   for leaf in jax.tree_util.tree_leaves(a))
+        )
 
-    def automatic(cot, *diff):
-        _, vjp = jax.vjp(lambda *d: select(_call(case.fn, case, _replace(args, argnums, d))), *diff)
-        return vjp(cot)
+        def automatic(cot, *diff):
+            _, vjp = jax.vjp(lambda *d: select(_call(case.fn, case, _replace(args, argnums, d))),
+                             *diff)
+            return vjp(cot)
 
-    def both(cot, args):
-        _, cache = bound_forward(*args)
-        grads = backward(cot, cache)
-        return grads, automatic(cot, *[args[i] for i in argnums])
+        def program(cot, args):
+            _, cache = bound_forward(*args)
+            grads = backward(cot, cache)
+            outputs = [_call(fn, case, args) for fn in (case.fn, hand)]
+            return grads, automatic(cot, *[args[i] for i in argnums]), outputs
 
-    # One compiled program for both sides: eagerly, every primitive compiles on its own.
-    grads, expected = jax.jit(both)(cotangent, args)
-    grads = grads if isinstance(grads, tuple) else (grads,)
+        grads, expected, outputs = jax.tree.map(np.asarray, jax.jit(program)(cotangent, args))
+    return args, (grads if isinstance(grads, tuple) else (grads,)), expected, outputs
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_forward_backward_pair_matches_custom_vjp(case):
+    """``name_forward``/``name_backward`` called directly give the VJP jax.grad uses."""
+    _, grads, expected, _ = _float64_program(CASES.index(case))
     _assert_tree_close(grads, expected, rtol=1e-10, atol=1e-12)
 
 
@@ -117,20 +132,21 @@ def test_eager_equals_jit_shapes_and_dtypes(case):
     reference run in float32, with float32 shapes and dtypes (float64's are checked with
     the forward values above).
 
-    The eager side runs in float64, whose primitives the forward tests above compiled
-    already; eager float32 calls would compile every primitive of every op once more
-    (~200 small programs, a third of this file's time) to check what float64 checks.
+    The float64 program is the one the VJP test above compiles; the eager side runs in
+    float64, whose primitives the forward tests above compiled already. Eager float32
+    calls would compile every primitive of every op once more (~200 small programs, a
+    third of this file's time) to check what float64 checks.
     """
     fns = (case.fn, fdl.manual.counterpart(case.fn))
 
     def both(*args):
         return [_call(fn, case, args) for fn in fns]
 
+    args, _, _, jitted = _float64_program(CASES.index(case))
     with jax.enable_x64(True):
-        args = _args(case, jnp.float64)
-        for jitted, eager in zip(jax.jit(both)(*args), both(*args)):
+        for out, eager in zip(jitted, both(*args)):
             # The same float64 ops in a possibly different (fused) order.
-            _assert_tree_close(jitted, eager, rtol=1e-12, atol=1e-13)
+            _assert_tree_close(out, eager, rtol=1e-12, atol=1e-13)
     args = _args(case, jnp.float32)
     expected = reference_for(case)(*args, **case.kwargs)
     for got in jax.jit(both)(*args):
