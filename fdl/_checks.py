@@ -7,6 +7,7 @@ dtypes), and at call time for values when they are concrete (label ranges). Unde
 """
 
 import numbers
+import operator
 
 import jax
 import jax.numpy as jnp
@@ -137,4 +138,35 @@ def real_scalar(value, name, *, low=None, high=None, low_open=False, high_open=F
     if high is not None and (v > high or (high_open and v == high)):
         bound = f"< {high}" if high_open else f"<= {high}"
         raise ValueError(f"{name} must be {bound}, got {v}")
+    return value
+
+
+def prng_key(key):
+    """Returns ``key`` if it is a JAX PRNG key (typed, or a raw ``uint32[2]``).
+
+    Raises ``TypeError`` otherwise: randomness comes only from explicit keys.
+    """
+    if isinstance(key, jax.Array):
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
+            return key
+        if key.dtype == jnp.uint32 and key.shape == (2,):
+            return key
+    raise TypeError(
+        "key must be a JAX random key, e.g. jax.random.key(0), got "
+        f"{type(key).__name__}{getattr(key, 'shape', '')}"
+    )
+
+
+def count(value, name, low, high=None):
+    """``value`` as an int in ``[low, high]`` (``high=None``: no upper bound); a bool or a
+    non-integer is a ``TypeError``, an int out of range a ``ValueError``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got bool")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+    if value < low or (high is not None and value > high):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
     return value

@@ -22,25 +22,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdl import _checks
 from fdl.data._dataset import Dataset
-
-
-def check_key(key):
-    """``key`` if it is a single JAX PRNG key (typed, or a raw ``uint32`` pair)."""
-    if isinstance(key, jax.Array):
-        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
-            return key
-        if key.dtype == jnp.uint32 and key.shape == (2,):
-            return key
-    raise TypeError(
-        "key must be a JAX random key, e.g. jax.random.key(0), got "
-        f"{type(key).__name__}{getattr(key, 'shape', '')}"
-    )
 
 
 def generator(key):
     """A NumPy ``Generator`` determined by the bits of the JAX key ``key``."""
-    key = check_key(key)
+    key = _checks.prng_key(key)
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.key_data(key)
     return np.random.default_rng(np.asarray(key, np.uint32).ravel().tolist())

@@ -10,7 +10,7 @@ import numpy as np
 
 from fdl import _checks
 from fdl.features._base import Feature
-from fdl.features._kmeans import check_count, kmeans, nearest
+from fdl.features._kmeans import kmeans, nearest
 
 
 class CodebookState(NamedTuple):
@@ -107,11 +107,11 @@ def spatial_pyramid(k, *, levels=2, patch_size=4, stride=2, normalize=True, iter
       ``(N, H, W, C)`` training images and a ``jax.random`` key for k-means++;
       ``apply(state, x) -> (N, k * sum_l 4^l)`` for images of the training shape.
     """
-    k = check_count(k, "k", 1)
-    levels = check_count(levels, "levels", 0)
-    patch_size = check_count(patch_size, "patch_size", 1)
-    stride = check_count(stride, "stride", 1)
-    iters = check_count(iters, "iters", 1)
+    k = _checks.count(k, "k", 1)
+    levels = _checks.count(levels, "levels", 0)
+    patch_size = _checks.count(patch_size, "patch_size", 1)
+    stride = _checks.count(stride, "stride", 1)
+    iters = _checks.count(iters, "iters", 1)
     normalize = bool(normalize)
 
     def fit(x, key):

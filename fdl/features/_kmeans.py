@@ -1,14 +1,12 @@
 """k-means clustering (Lloyd's algorithm) with k-means++ initialisation, in jax.numpy."""
 
 import functools
-import operator
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fdl import _checks
-from fdl.data._toy import check_key
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -92,19 +90,6 @@ def lloyd(x, centers, iters):
     return KMeans(centers, labels, inertia, steps)
 
 
-def check_count(value, name, low, high=None):
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got bool")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
-    if value < low or (high is not None and value > high):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
-
-
 def kmeans(key, x, k, *, iters=100, init=None):
     """k-means: ``k`` centres minimising the inertia ``sum_i min_j ||x_i - c_j||^2``.
 
@@ -131,13 +116,13 @@ def kmeans(key, x, k, *, iters=100, init=None):
       >>> float(result.inertia)
       1.0
     """
-    key = check_key(key)
+    key = _checks.prng_key(key)
     x = _checks.float_array(x, "x")
     _checks.check_rank(x, "x", 2, "(N, D) points")
     if x.shape[0] < 1:
         raise ValueError("x must hold at least one point, got shape (0, D)")
-    k = check_count(k, "k", 1, x.shape[0])
-    iters = check_count(iters, "iters", 1)
+    k = _checks.count(k, "k", 1, x.shape[0])
+    iters = _checks.count(iters, "iters", 1)
     if init is None:
         centers = kmeans_plus_plus(key, x, k)
     else:

@@ -1,7 +1,6 @@
 """Fisher's linear discriminant analysis: the projection that best separates classes."""
 
 import functools
-import operator
 from typing import NamedTuple
 
 import jax
@@ -32,17 +31,7 @@ class LDAState(NamedTuple):
 
 
 def check_n_components(value):
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TypeError("n_components must be an int or None, got bool")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"n_components must be an int or None, got {type(value).__name__}") from None
-    if value < 1:
-        raise ValueError(f"n_components must be >= 1, got {value}")
-    return value
+    return None if value is None else _checks.count(value, "n_components", 1)
 
 
 @functools.partial(jax.jit, static_argnums=2)

@@ -28,6 +28,7 @@ from fdl.layers._core import (
     init_sublayer,
     located_call,
     ops,
+    parameter_free,
     positive_int,
     stateless,
     sublayer_keys,
@@ -159,17 +160,7 @@ def fan_out(n):
         shape = check_input_shape(input_shape, name)
         return tuple(shape for _ in range(n))
 
-    def init(key, input_shape, dtype=None):
-        del key, dtype
-        output_shape(input_shape)
-        return {}, {}
-
-    def apply(params, state, x, *, train=False, key=None):
-        del params, key
-        check_train(train, name)
-        return tuple(x for _ in range(n)), state
-
-    return Layer(init, apply, output_shape, name)
+    return parameter_free(name, output_shape, lambda x: tuple(x for _ in range(n)))
 
 
 @configured

@@ -165,9 +165,22 @@ def positive_int(value, argname, name):
     return int(value)
 
 
-def _no_params(key, input_shape, dtype=None):
-    del key, dtype
-    return {}, {}
+def parameter_free(name, output_shape, fn):
+    """A layer without params or state computing ``fn(x)``; ``output_shape`` validates the
+    per-example input shape (at ``init`` too, before anything is built) and maps it to the
+    output's."""
+
+    def init(key, input_shape, dtype=None):
+        del key, dtype
+        output_shape(input_shape)
+        return {}, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        del params, key
+        check_train(train, name)
+        return fn(x), state
+
+    return Layer(init, apply, output_shape, name)
 
 
 def stateless(fn, name, output_shape=None):
@@ -177,16 +190,7 @@ def stateless(fn, name, output_shape=None):
         shape = check_input_shape(input_shape, name)
         return output_shape(shape) if output_shape else shape
 
-    def init(key, input_shape, dtype=None):
-        shape_fn(input_shape)
-        return _no_params(key, input_shape, dtype)
-
-    def apply(params, state, x, *, train=False, key=None):
-        del params, key
-        check_train(train, name)
-        return fn(x), state
-
-    return Layer(init, apply, shape_fn, name)
+    return parameter_free(name, shape_fn, fn)
 
 
 def check_layers(layers, name="serial"):

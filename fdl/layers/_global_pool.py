@@ -6,7 +6,7 @@ removes most of the parameters and makes the network accept any image size.
 """
 
 from fdl._config import configured
-from fdl.layers._core import Layer, check_input_shape, check_train, ops
+from fdl.layers._core import check_input_shape, ops, parameter_free
 
 
 def _global_pool(kind, manual):
@@ -17,18 +17,8 @@ def _global_pool(kind, manual):
         shape = check_input_shape(input_shape, name, rank=3, what="(H, W, C)")
         return (shape[2],)
 
-    def init(key, input_shape, dtype=None):
-        del key, dtype
-        output_shape(input_shape)
-        return {}, {}
-
-    def apply(params, state, x, *, train=False, key=None):
-        del params, key
-        check_train(train, name)
-        fn = op.global_avg_pool2d if kind == "GlobalAvgPool" else op.global_max_pool2d
-        return fn(x), state
-
-    return Layer(init, apply, output_shape, name)
+    fn = op.global_avg_pool2d if kind == "GlobalAvgPool" else op.global_max_pool2d
+    return parameter_free(name, output_shape, fn)
 
 
 @configured

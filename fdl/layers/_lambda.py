@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 
 from fdl._config import configured
-from fdl.layers._core import Layer, check_input_shape, check_train
+from fdl.layers._core import check_input_shape, parameter_free
 
 # The batch size of the stand-in input that output_shape traces fn with. Not 1, so that
 # a fn that drops or merges the batch axis (a squeeze, a reshape) is caught.
@@ -70,14 +70,4 @@ def Lambda(fn, name):
             ) from err
         return _shapes(out, name)
 
-    def init(key, input_shape, dtype=None):
-        del key, dtype
-        output_shape(input_shape)
-        return {}, {}
-
-    def apply(params, state, x, *, train=False, key=None):
-        del params, key
-        check_train(train, name)
-        return fn(x), state
-
-    return Layer(init, apply, output_shape, name)
+    return parameter_free(name, output_shape, fn)

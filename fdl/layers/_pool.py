@@ -10,7 +10,7 @@ max pool on 112 is ``MaxPool(3, 2, padding=((0, 1), (0, 1)))``.
 from fdl import _checks
 from fdl._config import configured
 from fdl.layers._conv import describe_padding, spatial_output
-from fdl.layers._core import Layer, check_train, ops
+from fdl.layers._core import ops, parameter_free
 from fdl.nn import _pool as _pool_impl
 
 
@@ -33,17 +33,7 @@ def _pool_layer(kind, size, stride, padding, manual):
         shape, (ho, wo) = spatial_output(input_shape, size, stride, padding, name)
         return (ho, wo, shape[2])
 
-    def init(key, input_shape, dtype=None):
-        del key, dtype
-        output_shape(input_shape)
-        return {}, {}
-
-    def apply(params, state, x, *, train=False, key=None):
-        del params, key
-        check_train(train, name)
-        return fn(x, size, stride, padding), state
-
-    return Layer(init, apply, output_shape, name)
+    return parameter_free(name, output_shape, lambda x: fn(x, size, stride, padding))
 
 
 @configured

@@ -14,21 +14,7 @@ import numpy as np
 
 from fdl import _checks
 from fdl._config import configured
-from fdl.layers._core import Layer, check_input_shape, check_train, ops
-
-
-def _parameter_free(name, output_shape, fn):
-    def init(key, input_shape, dtype=None):
-        del key, dtype
-        output_shape(input_shape)
-        return {}, {}
-
-    def apply(params, state, x, *, train=False, key=None):
-        del params, key
-        check_train(train, name)
-        return fn(x), state
-
-    return Layer(init, apply, output_shape, name)
+from fdl.layers._core import check_input_shape, ops, parameter_free
 
 
 @configured
@@ -55,7 +41,7 @@ def Subsample(stride, *, manual=False):
         h, w, c = check_input_shape(input_shape, name, rank=3, what="(H, W, C)")
         return (math.ceil(h / stride[0]), math.ceil(w / stride[1]), c)
 
-    return _parameter_free(name, output_shape, lambda x: op.subsample2d(x, stride))
+    return parameter_free(name, output_shape, lambda x: op.subsample2d(x, stride))
 
 
 def _count(value, argname):
@@ -87,4 +73,4 @@ def PadChannels(before, after, *, manual=False):
         shape = check_input_shape(input_shape, name)
         return shape[:-1] + (before + shape[-1] + after,)
 
-    return _parameter_free(name, output_shape, lambda x: op.pad_channels(x, before, after))
+    return parameter_free(name, output_shape, lambda x: op.pad_channels(x, before, after))

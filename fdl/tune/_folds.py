@@ -17,24 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdl import _checks
 from fdl.classic._distances import DEFAULT_MEMORY_BUDGET, as_points
 from fdl.classic._knn import check_labels, majority_vote, nearest, validate_query
-
-
-def check_key(key):
-    """Returns ``key`` if it is a JAX PRNG key (typed or raw ``uint32[2]``).
-
-    Raises ``TypeError`` otherwise: randomness comes only from explicit keys.
-    """
-    if isinstance(key, jax.Array):
-        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
-            return key
-        if key.dtype == jnp.uint32 and key.shape == (2,):
-            return key
-    raise TypeError(
-        "key must be a JAX random key, e.g. jax.random.key(0), got "
-        f"{type(key).__name__}{getattr(key, 'shape', '')}"
-    )
 
 
 def _check_int(value, name, low):
@@ -79,7 +64,7 @@ def kfold(n, folds, key):
             f"folds={folds} is more than the number of examples n={n}: every fold "
             "needs at least one example"
         )
-    order = np.asarray(jax.random.permutation(check_key(key), n), dtype=np.int64)
+    order = np.asarray(jax.random.permutation(_checks.prng_key(key), n), dtype=np.int64)
     parts = np.array_split(order, folds)
     splits = []
     for i, val in enumerate(parts):

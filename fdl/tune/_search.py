@@ -46,8 +46,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdl import _checks
 from fdl.train import _divergence
-from fdl.tune._folds import _check_int, check_key
+from fdl.tune._folds import _check_int
 
 # Where the best value of a range counts as "at its edge": within this fraction of
 # the range's width (in log space for log-uniform ranges) of either end.
@@ -230,7 +231,7 @@ def sample_configs(space, trials, key):
     """``trials`` configurations drawn from ``space``; see ``random_search``."""
     space = _check_space(space)
     trials = _check_int(trials, "trials", 1)
-    key = check_key(key)
+    key = _checks.prng_key(key)
     columns = {}
     for name, dist in space.items():
         # Each name has its own stream, so adding a hyperparameter to the space or
@@ -367,7 +368,7 @@ def coarse_to_fine(
       ValueError: ``rounds``, ``trials_per_round`` or ``top`` below 1, ``margin <= 0``.
     """
     space = dict(_check_space(space))
-    key = check_key(key)
+    key = _checks.prng_key(key)
     rounds = _check_int(rounds, "rounds", 1)
     trials_per_round = _check_int(trials_per_round, "trials_per_round", 1)
     top = _check_int(top, "top", 1)
