@@ -25,7 +25,6 @@ the mean image (``mean_image``, as AlexNet) or the mean of each colour channel
 """
 
 import functools
-import operator
 from typing import Callable, NamedTuple
 
 import jax
@@ -224,17 +223,7 @@ def standardize(*, per_channel=False, eps=1e-6):
 
 
 def check_k(k, name="k"):
-    if k is None:
-        return None
-    if isinstance(k, bool):
-        raise TypeError(f"{name} must be an int, got bool")
-    try:
-        k = operator.index(k)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(k).__name__}") from None
-    if k < 1:
-        raise ValueError(f"{name} must be >= 1, got {k}")
-    return k
+    return None if k is None else _checks.count(k, name, 1)
 
 
 def fit_pca(x, k):
