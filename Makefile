@@ -2,6 +2,8 @@
 #   make run   -- set up a virtual environment and run fdl's main job
 #   make test  -- set up the same environment and run the test suite
 #   make lint  -- check the code's style with ruff (configured in pyproject.toml)
+#   make wheel-check -- build the wheel, install it without extras into a fresh virtual
+#                 environment and run fdl from another directory (.ci/wheel_check)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +14,7 @@ BIN := $(VENV)/bin
 TEST_WORKERS ?= auto
 SERIAL_TESTS := tests/train/test_parallel.py
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint wheel-check clean
 
 $(BIN)/.fdl-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,11 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check fdl tests benchmarks examples
+
+# The wheel is built with the set-up environment's pip; the fresh environment comes from
+# $(PYTHON) and never reuses $(VENV).
+wheel-check: setup
+	VENV_PYTHON=$(PYTHON) .ci/wheel_check $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -109,6 +109,10 @@ def print_results(results, file=None):
     print(file=file)
     print(report.table(results), file=file)
     print(file=file)
+    absent = [dist for dist, version in results["peers"].items() if version is None]
+    if absent:
+        print(f"peers not installed: {', '.join(absent)} (pip install 'fdl[bench]' adds them)",
+              file=file)
     print(f"wrote {results['path']}", file=file)
 
 

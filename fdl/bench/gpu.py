@@ -477,6 +477,8 @@ def print_results(results, file=None):
     print(file=file)
     print(table(results), file=file)
     print(file=file)
+    if v.get("torch") is None:
+        print("PyTorch not installed: pip install 'fdl[bench]' adds it", file=file)
     print(f"wrote {results['path']}", file=file)
 
 
