@@ -7,10 +7,10 @@ parser through ``register(subparsers)``; the module's ``run`` receives the parse
 import argparse
 import sys
 
-from fdl.commands import _bench, _gradcheck, _knn, _train, _tune
+from fdl.commands import _bench, _evaluate, _gradcheck, _knn, _predict, _train, _tune
 from fdl.commands._errors import INTERRUPTED_STATUS, Interrupted, UsageError
 
-_COMMANDS = (_train, _gradcheck, _knn, _tune, _bench)
+_COMMANDS = (_train, _evaluate, _predict, _gradcheck, _knn, _tune, _bench)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,8 +20,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def version_line():
+    """``fdl X (jax Y, jaxlib Z, Python W)``: what a bug report needs to know."""
+    import platform
+
+    import jax
+    import jaxlib
+
+    import fdl
+
+    return (f"fdl {fdl.__version__} (jax {jax.__version__}, jaxlib {jaxlib.__version__}, "
+            f"Python {platform.python_version()})")
+
+
 def build_parser():
     parser = _Parser(prog="fdl", description="fdl: a functional deep-learning toolkit on JAX.")
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in _COMMANDS:
         command.register(sub)

@@ -2,7 +2,8 @@
 
 Writes to ``out``: ``metrics.json`` (test accuracy, final training loss, the test set's
 confusion matrix and per-class report, the history and the configuration),
-``checkpoint.npz`` (resumable with ``--resume``), ``loss.png`` / ``accuracy.png`` /
+``checkpoint.npz`` (resumable with ``--resume``; it records how to rebuild the model, for
+``fdl evaluate`` and ``fdl predict``), ``loss.png`` / ``accuracy.png`` /
 ``confusion.png`` (row-normalised), and the looks inside the model: ``templates.png`` (linear models),
 ``filters.png`` (conv models) and ``activations.png`` (every layer's histogram).
 ``--augment`` trains on randomly shifted (and, for CIFAR-10, mirrored) images.
@@ -20,6 +21,7 @@ import time
 from typing import NamedTuple
 
 from fdl._io import atomic_open
+from fdl.commands import _trained
 from fdl.commands._errors import Interrupted, UsageError
 
 # ``--model`` name -> (``fdl.models`` builder, its leading arguments). The residual nets
@@ -119,32 +121,46 @@ def _load_data(cfg):
         raise UsageError(f"--data {cfg.data}: {err}") from err
 
 
-def _build_model(cfg, input_shape, num_classes):
-    from fdl import losses, models
-
+def _model_recipe(cfg, num_classes):
+    """``(builder, args, kwargs, loss)``: the ``fdl.models`` call and ``fdl.losses`` name
+    that ``cfg.model`` stands for (recorded in checkpoints to rebuild the model)."""
     manual = cfg.grads == "manual"
-    loss = losses.svm if cfg.model == "linear-svm" else losses.softmax_cross_entropy
+    loss = "svm" if cfg.model == "linear-svm" else "softmax_cross_entropy"
     if cfg.model in ("linear-svm", "softmax"):
-        return models.linear(num_classes, manual=manual), loss
+        return "linear", (num_classes,), {"manual": manual}, loss
     if cfg.model == "mlp":
-        return models.mlp([100], num_classes, batchnorm=cfg.batchnorm, dropout=cfg.dropout,
-                          manual=manual), loss
+        return "mlp", ((100,), num_classes), {"batchnorm": cfg.batchnorm,
+                                              "dropout": cfg.dropout, "manual": manual}, loss
     if cfg.model == "convnet":
-        return models.convnet(blocks=((16,), (32,)), hidden=(64,), num_classes=num_classes,
-                              batchnorm=cfg.batchnorm, dropout=cfg.dropout, manual=manual), loss
+        return "convnet", (), {"blocks": ((16,), (32,)), "hidden": (64,),
+                               "num_classes": num_classes, "batchnorm": cfg.batchnorm,
+                               "dropout": cfg.dropout, "manual": manual}, loss
     if cfg.model in ARCHITECTURES:
         builder, args = ARCHITECTURES[cfg.model]
-        model = getattr(models, builder)(*args, num_classes=num_classes, manual=manual)
+        return builder, args, {"num_classes": num_classes, "manual": manual}, loss
+    return "lenet5", (num_classes,), {"manual": manual}, loss
+
+
+def _build_model(cfg, splits):
+    """``(model, loss, rebuild record)`` for ``cfg`` on ``splits``' images and classes."""
+    input_shape = tuple(splits.train.x.shape[1:])
+    if cfg.model == "lenet5" and min(input_shape[:2]) < 28:
+        raise UsageError(f"lenet5 needs images of at least 28x28, the data has {input_shape[:2]}")
+    builder, args, kwargs, loss_name = _model_recipe(cfg, len(splits.class_names))
+    spec = _trained.rebuild_spec(
+        builder, args, kwargs, loss=loss_name, input_shape=input_shape,
+        class_names=splits.class_names,
+        input_range=(float(splits.train.x.min()), float(splits.train.x.max())),
+        compute_dtype="bfloat16" if cfg.bf16 else None, data=cfg.data)
+    model, loss = _trained.build(spec)
+    if cfg.model in ARCHITECTURES:
         try:
-            model.output_shape(tuple(input_shape))
+            model.output_shape(input_shape)
         except ValueError:
             raise UsageError(f"{cfg.model} cannot be applied to images of size "
-                             f"{tuple(input_shape[:2])} (its pools and strides need at least "
+                             f"{input_shape[:2]} (its pools and strides need at least "
                              f"32x32, e.g. CIFAR-10)") from None
-        return model, loss
-    if min(input_shape[:2]) < 28:
-        raise UsageError(f"lenet5 needs images of at least 28x28, the data has {input_shape[:2]}")
-    return models.lenet5(num_classes, manual=manual), loss
+    return model, loss, spec
 
 
 def _optimizer(cfg, steps_per_epoch):
@@ -177,9 +193,8 @@ def _augmentation(cfg):
     return data.augmentation(crop_padding=4, flip=True)
 
 
-def _output_directory(cfg, default):
-    """Creates (if needed) and returns the directory ``--out`` names, or ``default``."""
-    out = cfg.out or default
+def _output_directory(out):
+    """Creates (if needed) and returns the directory ``out`` (the ``--out`` flag)."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out}: exists and is not a directory")
     try:
@@ -216,8 +231,8 @@ def run_sanity(cfg, *, stream=None):
 
     _validate(cfg)
     splits = _load_data(cfg)
-    out = _output_directory(cfg, os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
-    model, loss = _build_model(cfg, splits.train.x.shape[1:], len(splits.class_names))
+    out = _output_directory(cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
+    model, loss, _ = _build_model(cfg, splits)
     optimizer = getattr(optim, cfg.optimizer)(cfg.lr)
     print(f"fdl train --sanity: {cfg.model} on {cfg.data}, {cfg.optimizer} lr {cfg.lr}",
           file=stream)
@@ -335,9 +350,8 @@ def run_train(cfg, *, stream=None, given=None):
     devices = _validate(cfg)
     splits = _load_data(cfg)
     _check_batch_size(cfg, splits)
-    out = _output_directory(cfg, os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
-    num_classes = len(splits.class_names)
-    model, loss = _build_model(cfg, splits.train.x.shape[1:], num_classes)
+    out = _output_directory(cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
+    model, loss, spec = _build_model(cfg, splits)
     optimizer = _optimizer(cfg, len(splits.train.x) // cfg.batch_size)
     print(f"fdl train: {cfg.model} on {cfg.data} ({len(splits.train.x)} train / "
           f"{len(splits.val.x)} val / {len(splits.test.x)} test), {cfg.optimizer} lr {cfg.lr}, "
@@ -353,7 +367,8 @@ def run_train(cfg, *, stream=None, given=None):
             epochs=cfg.epochs, batch_size=cfg.batch_size, key=jax.random.key(cfg.seed),
             val_data=(splits.val.x, splits.val.y), reg=cfg.reg, checkpoint=checkpoint,
             resume=cfg.resume, progress=stream, augment=_augmentation(cfg),
-            devices=devices, compute_dtype=compute_dtype, meta={"config": cfg._asdict()},
+            devices=devices, compute_dtype=compute_dtype,
+            meta={"config": cfg._asdict(), "rebuild": spec, "fdl_version": _fdl_version()},
         )
     except train.CheckpointError as err:
         raise UsageError(f"--resume: {err}") from err
@@ -362,24 +377,18 @@ def run_train(cfg, *, stream=None, given=None):
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; {_saved_epochs(checkpoint, resume_epochs=cfg.epochs)}") from None
     seconds = time.perf_counter() - start
-    test = train.evaluate(model, params, state, (splits.test.x, splits.test.y), loss=loss,
-                          compute_dtype=compute_dtype)
-    # Per class, as the notes judge classifiers: the accuracy hides which classes fail.
-    predicted = train.predict(model, params, state, splits.test.x, compute_dtype=compute_dtype)
-    report = train.per_class_report(splits.test.y, predicted, num_classes,
-                                    class_names=splits.class_names)
+    test, report = _trained.split_report(model, params, state, loss, splits.test,
+                                         splits.class_names, compute_dtype)
     metrics = {
-        "test_accuracy": float(test["accuracy"]),
-        "test_loss": None if test.get("loss") is None else float(test["loss"]),
+        "test_accuracy": test["accuracy"],
+        "test_loss": test["loss"],
         # The mean training loss of the last epoch, as printed; the last minibatch's loss
         # alone is noisy and is kept as final_step_loss.
         "final_train_loss": float(history["epoch_loss"][-1]),
         "final_step_loss": float(history["loss"][-1]),
         "val_accuracy": float(history["val_accuracy"][-1]),
-        # Rows: true class, columns: predicted (scikit-learn's convention), in the order
-        # of per_class["classes"].
-        "confusion_matrix": report.confusion_matrix.tolist(),
-        "per_class": report.to_dict(),
+        "confusion_matrix": test["confusion_matrix"],
+        "per_class": test["per_class"],
         "train_seconds": seconds,
         "first_epoch_seconds": float(history["epoch_time"][0]) if history["epoch_time"] else None,
         "config": cfg._asdict(),
@@ -393,6 +402,12 @@ def run_train(cfg, *, stream=None, given=None):
           f"({seconds:.1f} s of training)", file=stream)
     print(f"test accuracy: {metrics['test_accuracy']:.4f}", file=stream)
     return metrics
+
+
+def _fdl_version():
+    import fdl
+
+    return fdl.__version__
 
 
 def _saved_epochs(checkpoint, resume_epochs=None):

@@ -215,7 +215,7 @@ def run_tune(args):
     config = TrainConfig(model=args.model, optimizer=args.optimizer, data=args.data,
                          seed=args.seed, epochs=args.epochs, batch_size=args.batch_size)
     splits = _load_data(config)
-    model, loss = _build_model(config, splits.train.x.shape[1:], len(splits.class_names))
+    model, loss, _ = _build_model(config, splits)
     key = jax.random.key(args.seed)
     runner_key, search_key = jax.random.split(key)
     runner = TrialRunner(model, loss, args.optimizer, splits.train, splits.val,

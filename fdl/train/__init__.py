@@ -9,6 +9,7 @@
     )
     fdl.train.evaluate(model, params, state, (x_test, y_test))   # {"accuracy", "loss"}
     labels = fdl.train.predict(model, params, state, x_test)
+    scores = fdl.train.predict_scores(model, params, state, x_test)   # (N, C)
 
 ``fit`` runs each epoch as one compiled ``lax.scan`` for dense models and as a Python
 loop of jitted, buffer-donating steps for convolutional ones (``loop="auto"``). It
@@ -42,6 +43,7 @@ from fdl.train._loop import choose_loop as choose_loop
 from fdl.train._loop import evaluate as evaluate
 from fdl.train._loop import fit as fit
 from fdl.train._loop import predict as predict
+from fdl.train._loop import predict_scores as predict_scores
 from fdl.train._metrics import ClassReport as ClassReport
 from fdl.train._metrics import confusion_matrix as confusion_matrix
 from fdl.train._metrics import format_class_report as format_class_report

@@ -222,6 +222,57 @@ def _leaf_descs(desc, out):
     return out
 
 
+def _members(file, where, only=None):
+    """The arrays of the ``.npz`` archive in the open ``file`` (those named in ``only``)."""
+    try:
+        archive = np.load(file, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise CheckpointError(f"{where} is not an fdl.train checkpoint (one array, not "
+                                  "an .npz archive)")
+        with archive:
+            return {name: archive[name] for name in (only or archive.files)
+                    if name in archive.files}
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise CheckpointError(
+            f"{where} is corrupt or truncated (not a readable .npz archive: {err})"
+        ) from None
+
+
+def _header(members, where):
+    """The parsed header of an archive's members; ``CheckpointError`` if foreign."""
+    try:
+        header = json.loads(members["header"].tobytes().decode("utf-8"))
+    except (KeyError, ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{where} is corrupt (bad header: {err})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{where} is not an fdl.train checkpoint")
+    if header.get("version") != VERSION:
+        raise CheckpointError(
+            f"{where} has format version {header.get('version')}; this fdl reads "
+            f"version {VERSION}"
+        )
+    return header
+
+
+def read_meta(path):
+    """A checkpoint's ``meta`` dict, read from its header alone (no arrays are loaded).
+
+    Raises:
+      CheckpointError: the file is missing, not a readable archive or not an fdl
+        checkpoint. (The arrays' checksums are verified by ``load_checkpoint``.)
+    """
+    where = f"checkpoint {os.fspath(path)!r}"
+    try:
+        with open(path, "rb") as f:
+            members = _members(f, where, only=("header",))
+    except OSError as err:
+        raise CheckpointError(f"{where}: cannot be read ({err.strerror or err})") from None
+    meta = _header(members, where).get("meta")
+    return meta if isinstance(meta, dict) else {}
+
+
 def load_checkpoint(path, *, like=None):
     """Reads a checkpoint written by ``save_checkpoint``.
 
@@ -244,22 +295,9 @@ def load_checkpoint(path, *, like=None):
             data = f.read()
     except OSError as err:
         raise CheckpointError(f"{where}: cannot be read ({err.strerror or err})") from None
+    members = _members(io.BytesIO(data), where)
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            members = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
-        raise CheckpointError(
-            f"{where} is corrupt or truncated (not a readable .npz archive: {err})"
-        ) from None
-    try:
-        header = json.loads(members["header"].tobytes().decode("utf-8"))
-        if header.get("format") != FORMAT:
-            raise CheckpointError(f"{where} is not an fdl.train checkpoint")
-        if header.get("version") != VERSION:
-            raise CheckpointError(
-                f"{where} has format version {header.get('version')}; this fdl reads "
-                f"version {VERSION}"
-            )
+        header = _header(members, where)
         trees = header["trees"]
         descs = []
         for name in ("params", "state", "opt_state"):

@@ -128,19 +128,37 @@ def predict(model, params, state, x, *, batch_size=1000, compute_dtype=None):
     Returns:
       ``(N,)`` int32 ``jax.Array``.
     """
+    return _predict_batches(model, params, state, x, batch_size, compute_dtype, "predict",
+                            scores=False)
+
+
+def predict_scores(model, params, state, x, *, batch_size=1000, compute_dtype=None):
+    """The model's class scores ``f(x)`` in eval mode, batched and jitted, as float32.
+
+    ``predict`` is their ``argmax``; ``fdl.nn.softmax`` of them gives a softmax
+    classifier's class probabilities (an SVM's scores are margins, not probabilities).
+
+    Returns:
+      ``(N, C)`` float32 ``jax.Array``.
+    """
+    return _predict_batches(model, params, state, x, batch_size, compute_dtype,
+                            "predict_scores", scores=True)
+
+
+def _predict_batches(model, params, state, x, batch_size, compute_dtype, caller, *, scores):
     x = jnp.asarray(x)
     if x.ndim < 1 or x.shape[0] == 0:
-        raise ValueError(f"predict: x must have a non-empty batch axis, got shape {x.shape}")
+        raise ValueError(f"{caller}: x must have a non-empty batch axis, got shape {x.shape}")
     n = x.shape[0]
     bs = _eval_batch_size(batch_size, n)
-    compute_dtype = _precision.compute_dtype_arg(compute_dtype, "predict")
-    f = _steps.make_predict_batch(model, bs, n, compute_dtype)
+    compute_dtype = _precision.compute_dtype_arg(compute_dtype, caller)
+    f = _steps.make_predict_batch(model, bs, n, compute_dtype, scores)
     parts = []
     for start in range(0, n, bs):
-        labels = f(params, state, x, start)
+        rows = f(params, state, x, start)
         if start + bs > n:  # the clamped last batch: keep only the new rows
-            labels = labels[bs - (n - start):]
-        parts.append(labels)
+            rows = rows[bs - (n - start):]
+        parts.append(rows)
     return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
 
 

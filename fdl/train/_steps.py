@@ -235,13 +235,16 @@ def make_eval_batch(model, loss, batch_size, n, compute_dtype=None):
 
 
 @functools.lru_cache(maxsize=64)
-def make_predict_batch(model, batch_size, n, compute_dtype=None):
-    """``f(params, state, x, start) -> labels`` of rows ``begin:begin+B`` (``begin`` clamped)."""
+def make_predict_batch(model, batch_size, n, compute_dtype=None, scores=False):
+    """``f(params, state, x, start)``: rows ``begin:begin+B`` (``begin`` clamped) -> their
+    labels, or (``scores=True``) their float32 class scores."""
 
     def f(params, state, x, start):
         begin = jnp.minimum(start, n - batch_size)
         xb = lax.dynamic_slice_in_dim(x, begin, batch_size)
-        scores, _ = _precision.apply_in(model, compute_dtype, params, state, xb, train=False)
-        return jnp.argmax(scores, axis=-1).astype(jnp.int32)
+        out, _ = _precision.apply_in(model, compute_dtype, params, state, xb, train=False)
+        if scores:
+            return out.astype(jnp.float32)
+        return jnp.argmax(out, axis=-1).astype(jnp.int32)
 
     return _compiler.jit(f)

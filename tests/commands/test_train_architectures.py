@@ -1,9 +1,16 @@
 """``fdl train --model resnet20|resnet9|vgg11|...``: the landmark builders from the command line."""
 
+import numpy as np
 import pytest
 
-from fdl import cli, models
+from fdl import cli, data, models
 from fdl.commands import _train
+
+
+def _splits(image_shape, num_classes=10):
+    """A stand-in for loaded data: only the image shape and the class names matter."""
+    part = data.Dataset(np.zeros((2, *image_shape), np.float32), np.zeros(2, np.int32))
+    return data.Splits(part, part, part, tuple(str(c) for c in range(num_classes)))
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -15,15 +22,15 @@ from fdl.commands import _train
 def test_model_names_build_the_architectures(name, expected):
     # Builders compare by configuration, so the command's model is the library's.
     cfg = _train.TrainConfig(model=name)
-    model, _ = _train._build_model(cfg, (32, 32, 3), 10)
+    model, _, _ = _train._build_model(cfg, _splits((32, 32, 3)))
     assert model == expected
-    manual, _ = _train._build_model(cfg._replace(grads="manual"), (32, 32, 3), 10)
+    manual, _, _ = _train._build_model(cfg._replace(grads="manual"), _splits((32, 32, 3)))
     assert manual != model
 
 
 def test_residual_nets_fit_digits_and_vgg_says_why_not(capsys):
     cfg = _train.TrainConfig(model="resnet20")
-    model, _ = _train._build_model(cfg, (8, 8, 1), 10)
+    model, _, _ = _train._build_model(cfg, _splits((8, 8, 1)))
     assert model.output_shape((8, 8, 1)) == (10,)
     status = cli.main(["train", "--model", "vgg16", "--epochs", "1"])
     err = capsys.readouterr().err
