@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from fdl import cli, data, models, train
+from fdl import cli, commands, data, models, train
 from fdl.commands import _train, _trained
 
 # Trained once for the module: an MLP with batch norm (running statistics in ``state``)
@@ -61,9 +61,7 @@ def test_evaluate_other_splits_and_the_val_accuracy(run):
 
 
 def _evaluate_quietly(checkpoint, **kwargs):
-    from fdl.commands._evaluate import run_evaluate
-
-    return run_evaluate(str(checkpoint), stream=io.StringIO(), **kwargs)
+    return commands.run_evaluate(str(checkpoint), stream=io.StringIO(), **kwargs)
 
 
 def test_checkpoint_records_how_to_rebuild_the_model(run):
@@ -99,7 +97,7 @@ def test_predict_csv_gives_train_predict_classes_and_softmax_probabilities(
     rows = list(csv.reader(io.StringIO(captured.out)))
     assert rows[0] == ["row", "class", "name"] + [f"probability_{c}" for c in range(10)]
     assert len(rows) == 1 + len(x)
-    trained = _trained.load_trained(str(out / "checkpoint.npz"))
+    trained = commands.load_trained(str(out / "checkpoint.npz"))
     labels = np.asarray(train.predict(trained.model, trained.params, trained.state, x))
     assert len(set(labels.tolist())) > 3  # a model that tells digits apart
     scores = np.asarray(trained.model.apply(trained.params, trained.state, x)[0], np.float64)
