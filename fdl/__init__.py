@@ -16,6 +16,7 @@ XLA_FLAGS_TUNED = _compiler.tune_on_import()
 tune_cpu_allocator = _allocator.tune_cpu_allocator
 
 from fdl import classic as classic
+from fdl import commands as commands
 from fdl import data as data
 from fdl import features as features
 from fdl import gradcheck as gradcheck
