@@ -68,6 +68,17 @@ def test_no_command_prints_help(capsys):
     assert "gradcheck" in capsys.readouterr().out
 
 
+def test_version_names_fdl_and_what_it_runs_on(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith(f"fdl {fdl.__version__} (jax {jax.__version__}, jaxlib ")
+    assert printed.count("\n") == 0 and "Python 3." in printed
+    for command in ("evaluate", "predict"):  # the commands that use a trained model
+        assert command in cli.build_parser().format_help()
+
+
 def test_python_dash_m_fdl_help():
     result = subprocess.run([sys.executable, "-m", "fdl", "--help"], capture_output=True, text=True,
                             timeout=120)
