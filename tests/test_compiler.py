@@ -17,36 +17,87 @@ from fdl import _compiler
 OPTION = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"
 KNOWN_RELEASE = _compiler.jaxlib_release() in _compiler._FLAG_RELEASES
 
-# The child reports what import did and whether the compiled filter gradient of a conv
-# (two convolutions and elementwise work, no dot) still hands anything to YNNPACK.
+MINE = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"
+
+# A child process runs ``import fdl`` under each case's environment, in order, and
+# reports what the import did and (where asked) whether the compiled filter gradient of a
+# conv (two convolutions and elementwise work, no dot) still hands anything to YNNPACK.
+# Starting a process costs ~3 s (importing JAX), so the cases share two: each case after
+# a process's first re-executes fdl/__init__.py (``sys.modules["fdl"]`` dropped, JAX
+# already imported) -- the same ``import fdl`` a fresh process does, as long as JAX's
+# backend has not started; the first compilation starts it (with the XLA_FLAGS of that
+# moment), so only the last cases of a process compute. The opted-out backend (no
+# option) needs a process of its own.
 _CHILD = textwrap.dedent("""
-    import json, os, sys
-    if sys.argv[1] == "compute-first":
-        import jax.numpy as jnp
-        jnp.ones(2).block_until_ready()
-    import fdl, jax, jax.numpy as jnp
-    x, w = jnp.ones((8, 16, 16, 32)), jnp.ones((3, 3, 32, 64))
-    conv = lambda w: jnp.sum(jax.lax.conv_general_dilated(
-        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) ** 2)
-    hlo = jax.jit(jax.grad(conv)).lower(w).compile().as_text()
-    print(json.dumps({"tuned": fdl.XLA_FLAGS_TUNED, "flags": os.environ.get("XLA_FLAGS", ""),
-                      "off": fdl._compiler.library_convolutions_off(),
-                      "ynn": "__ynn_fusion" in hlo}))
+    import json, os, sys, traceback
+    reports = {}
+    def run(case, env, compute_first, compile_conv):
+        for name in ("XLA_FLAGS", "FDL_TUNE_XLA"):
+            os.environ.pop(name, None)
+        os.environ.update(env)
+        if compute_first:
+            import jax.numpy as jnp
+            jnp.ones(2).block_until_ready()
+        sys.modules.pop("fdl", None)
+        import fdl
+        report = {"tuned": fdl.XLA_FLAGS_TUNED, "flags": os.environ.get("XLA_FLAGS", ""),
+                  "off": fdl._compiler.library_convolutions_off()}
+        if compile_conv:
+            import jax, jax.numpy as jnp
+            x, w = jnp.ones((8, 16, 16, 32)), jnp.ones((3, 3, 32, 64))
+            conv = lambda w: jnp.sum(jax.lax.conv_general_dilated(
+                x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) ** 2)
+            hlo = jax.jit(jax.grad(conv)).lower(w).compile().as_text()
+            report["ynn"] = "__ynn_fusion" in hlo
+        reports[case] = report
+    for case in json.loads(sys.argv[1]):
+        try:
+            run(*case)
+        except Exception:
+            reports["error"] = f"case {case[0]}: {traceback.format_exc()}"
+            break
+    print(json.dumps(reports))
 """)
 
+# (case, environment, compute before importing fdl, compile the conv after), per process.
+_PROCESSES = (
+    (("users_flags", {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, False, False),
+     ("own_setting", {"XLA_FLAGS": MINE}, False, False),
+     ("plain", {}, False, True),
+     ("compute_first", {}, True, False)),
+    (("opted_out", {"FDL_TUNE_XLA": "0"}, False, True),),
+)
 
-def _child(mode="import-first", **env_changes):
+
+@pytest.fixture(scope="module")
+def child():
+    """``report(case)``: what the case's import did; the processes run at the same time."""
     env = dict(os.environ)
     env.pop("XLA_FLAGS", None)
     env.pop("FDL_TUNE_XLA", None)
-    env.update(env_changes)
-    out = subprocess.run([sys.executable, "-c", _CHILD, mode], env=env, capture_output=True,
-                         text=True, timeout=120, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(cases)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for cases in _PROCESSES]
+    reports, errors = {}, []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        lines = out.strip().splitlines()
+        if proc.returncode or not lines:
+            errors.append(err)
+            continue
+        got = json.loads(lines[-1])
+        errors.append(got.pop("error", ""))
+        reports.update(got)
+
+    def report(case):
+        assert case in reports, "\n".join(e for e in errors if e)
+        return reports[case]
+
+    return report
 
 
-def test_import_adds_the_option_on_a_known_jaxlib():
-    report = _child()
+def test_import_adds_the_option_on_a_known_jaxlib(child):
+    report = child("plain")
     assert report["tuned"] is KNOWN_RELEASE
     assert (OPTION in report["flags"]) is KNOWN_RELEASE
     assert report["off"] is KNOWN_RELEASE
@@ -54,14 +105,14 @@ def test_import_adds_the_option_on_a_known_jaxlib():
         assert report["ynn"] is False  # the convolutions stayed on XLA's Eigen path
 
 
-def test_import_keeps_the_users_flags_and_appends():
-    report = _child(XLA_FLAGS="--xla_force_host_platform_device_count=2")
+def test_import_keeps_the_users_flags_and_appends(child):
+    report = child("users_flags")
     assert report["flags"].startswith("--xla_force_host_platform_device_count=2")
     assert report["tuned"] is KNOWN_RELEASE
 
 
-def test_opt_out_and_what_the_option_is_for():
-    report = _child(FDL_TUNE_XLA="0")
+def test_opt_out_and_what_the_option_is_for(child):
+    report = child("opted_out")
     assert report["tuned"] is False and report["flags"] == "" and report["off"] is False
     # Without the option this jaxlib fuses the convolutions into YNNPACK.
     assert report["ynn"] is KNOWN_RELEASE
@@ -75,14 +126,13 @@ def test_opt_out_values(monkeypatch, value, opted_out):
     assert _compiler._opted_out() is opted_out
 
 
-def test_a_users_own_setting_wins():
-    mine = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION"
-    report = _child(XLA_FLAGS=mine)
-    assert report["tuned"] is False and report["flags"] == mine and report["off"] is False
+def test_a_users_own_setting_wins(child):
+    report = child("own_setting")
+    assert report["tuned"] is False and report["flags"] == MINE and report["off"] is False
 
 
-def test_too_late_after_the_first_computation():
-    report = _child("compute-first")
+def test_too_late_after_the_first_computation(child):
+    report = child("compute_first")
     assert report["tuned"] is False and report["flags"] == ""
 
 
