@@ -76,15 +76,37 @@ def test_loop_choice():
     assert train.choose_loop(models.convnet(((4,),), hidden=(), num_classes=3)) == "steps"
 
 
-def test_tiny_convnet_trains_with_steps_loop(digits):
-    model = models.convnet(((4,),), hidden=(16,), num_classes=10)
-    x, y = digits.train.x[:400], digits.train.y[:400]
-    params, state, history = train.fit(
-        model, (x, y), loss=CE, optimizer=optim.momentum(0.05), epochs=3, batch_size=40,
-        key=jax.random.key(1),
-    )
-    assert len(history["loss"]) == 30
-    assert np.mean(history["loss"][-10:]) < np.mean(history["loss"][:10])
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+# One conv model, optimizer and data for the three steps-loop tests below: one compiled
+# step between them. An lr no other test uses, so the first fit compiles (and says so).
+CONV = models.convnet(((4,),), hidden=(), num_classes=10)
+CONV_ADAM = optim.adam(0.0103)
+
+
+@pytest.fixture(scope="module")
+def conv_run(digits):
+    """CONV trained by Adam on 96 digits (3 epochs of 12 steps, the loop chosen for it)
+    with progress on a terminal, then a second, 1-epoch fit of the same model and
+    optimizer: ``(history, first fit's progress text, second fit's)``."""
+    x, y = digits.train.x[:96], digits.train.y[:96]
+    out, again = _Terminal(), _Terminal()
+    _, _, history = train.fit(CONV, (x, y), loss=CE, optimizer=CONV_ADAM, epochs=3,
+                              batch_size=8, key=jax.random.key(1), progress=out)
+    train.fit(CONV, (x, y), loss=CE, optimizer=CONV_ADAM, epochs=1, batch_size=8,
+              key=jax.random.key(1), progress=again)
+    return history, out.getvalue(), again.getvalue()
+
+
+def test_tiny_convnet_trains_with_steps_loop(conv_run):
+    history, _, _ = conv_run
+    assert train.choose_loop(CONV) == "steps"
+    assert len(history["loss"]) == 3 * 12
+    # The last epoch's mean loss is 0.56-0.65 of the first's over keys 0-5.
+    assert np.mean(history["loss"][-12:]) < np.mean(history["loss"][:12])
     assert "0:Conv(4, 3x3, stride 1, pad 1)" in history["update_ratio"][-1]
 
 
@@ -116,7 +138,13 @@ def test_evaluate_and_predict_match_manual_argmax():
     x, y = _random_data(n=53)
     model = models.mlp([8], 3)
     params, state = model.init(jax.random.key(0), (12,))
-    scores, _ = model.apply(params, state, jnp.asarray(x))
+
+    @jax.jit  # the reference as one program (eagerly, each of its ops compiles on its own)
+    def reference(params, state, x, y):
+        scores, _ = model.apply(params, state, x)
+        return scores, CE(scores, y)
+
+    scores, mean_loss = reference(params, state, jnp.asarray(x), jnp.asarray(y))
     expected = np.argmax(np.asarray(scores), axis=1)
     # All in one batch (1000 is clamped to the 53 rows), and batches of 10 whose last one
     # overlaps the one before.
@@ -126,7 +154,7 @@ def test_evaluate_and_predict_match_manual_argmax():
         np.testing.assert_array_equal(labels, expected)
         result = train.evaluate(model, params, state, (x, y), batch_size=bs, loss=CE)
         assert result["accuracy"] == pytest.approx(np.mean(expected == y))
-        assert result["loss"] == pytest.approx(float(CE(scores, jnp.asarray(y))), rel=1e-5)
+        assert result["loss"] == pytest.approx(float(mean_loss), rel=1e-5)
     assert train.evaluate(model, params, state, (x, y))["loss"] is None
 
 
@@ -149,31 +177,15 @@ def test_progress_lines_to_explicit_stream():
     assert not again.getvalue().startswith("compiling"), again.getvalue()
 
 
-class _Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_progress_on_a_terminal_draws_steps_and_starts_lines_plainly():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((64, 6, 6, 1)).astype(np.float32)
-    y = (np.arange(64) % 3).astype(np.int32)
-    model = models.convnet(blocks=((4,),), hidden=(), num_classes=3)
-    sgd = optim.sgd(0.1013)  # an lr no other test uses: this fit compiles
-    out = _Terminal()
-    train.fit(model, (x, y), loss=CE, optimizer=sgd, epochs=2, batch_size=8,
-              key=jax.random.key(0), loop="steps", progress=out)
-    text = out.getvalue()
+def test_progress_on_a_terminal_draws_steps_and_starts_lines_plainly(conv_run):
+    _, text, again = conv_run
     assert text.startswith("compiling")  # no control characters before any status line
-    assert "\rstep" not in text and "step 1/8" in text and "ETA" in text  # a step line
+    assert "\rstep" not in text and "step 1/12" in text and "ETA" in text  # a step line
     for line in text.split("\n")[:-1]:
         # A permanent line clears the transient step line only when one was drawn.
         assert line.startswith(("compiling", "epoch", "\r")), line
     # A second fit of the same model and optimizer reuses the compiled step: no notice.
-    again = _Terminal()
-    train.fit(model, (x, y), loss=CE, optimizer=sgd, epochs=1, batch_size=8,
-              key=jax.random.key(0), loop="steps", progress=again)
-    assert "compiling" not in again.getvalue()
+    assert "compiling" not in again
 
 
 def test_progress_silent_when_stderr_is_not_a_tty(capsys):
@@ -184,19 +196,8 @@ def test_progress_silent_when_stderr_is_not_a_tty(capsys):
     assert captured.err == "" and captured.out == ""
 
 
-def test_conv_model_with_adam_on_the_steps_loop():
+def test_conv_model_with_adam_on_the_steps_loop(conv_run):
     """Adam's state holds two zero trees; donating them must not alias one buffer."""
-    import jax
-    import numpy as np
-
-    from fdl import losses, models, optim, train
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((32, 6, 6, 1)).astype(np.float32)
-    y = (np.arange(32) % 3).astype(np.int32)
-    model = models.convnet(blocks=((4,),), hidden=(), num_classes=3)
-    params, _, history = train.fit(model, (x, y), loss=losses.softmax_cross_entropy,
-                                   optimizer=optim.adam(1e-2), epochs=2, batch_size=8,
-                                   key=jax.random.key(0), loop="steps")
-    assert len(history["loss"]) == 8
+    history, _, _ = conv_run
+    assert len(history["loss"]) == 3 * 12
     assert all(np.isfinite(v) for v in history["loss"])
