@@ -47,16 +47,18 @@ def test_sanity_usage_error_exits_2(tmp_path, capsys):
     assert "unknown model" in capsys.readouterr().err
 
 
-def test_augment_flag_trains_and_is_recorded(tmp_path, capsys, without_matplotlib):
-    # A linear model: the flag's plumbing is tested here, augmented training in
-    # tests/train/test_augment.py; a smaller program to compile than an MLP's.
+def test_augment_and_devices_flags_train_and_are_recorded(tmp_path, capsys, without_matplotlib):
+    # A linear model: the flags' plumbing is tested here, augmented training in
+    # tests/train/test_augment.py; a smaller program to compile than an MLP's. One run
+    # for both flags (data-parallel training itself: tests/train, on simulated devices).
     out = tmp_path / "run"
     status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--augment",
-                       "--out", str(out)])
+                       "--devices", "all", "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["augment"] is True
+    assert metrics["config"]["devices"] == "all"
     assert metrics["test_accuracy"] > 0.5
 
 
@@ -89,14 +91,6 @@ def test_bf16_trains_and_records_the_flag(tmp_path, capsys, without_matplotlib):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["bf16"] is True
     assert metrics["test_accuracy"] > 0.8  # bfloat16 rounding does not stop it learning
-
-
-def test_devices_on_this_host(tmp_path, capsys, without_matplotlib):
-    out = tmp_path / "run"
-    status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--devices", "all",
-                       "--out", str(out)])
-    assert status == 0, capsys.readouterr()
-    assert json.loads((out / "metrics.json").read_text())["config"]["devices"] == "all"
 
 
 def test_bad_devices_are_usage_errors(tmp_path, capsys):
