@@ -16,6 +16,14 @@ def distinct_images(n, h=6, w=5, c=2):
     return (np.arange(n * h * w * c, dtype=np.float32) + 1).reshape(n, h, w, c)
 
 
+# Most tests use one batch shape (N, 6, 5, 2), padding 2 and these callables, so that
+# each compiled program (crop_windows, flip_some, splitting a key N ways, the jitted
+# wrappers) is compiled once for the module.
+N = 6
+SUBSET = np.array([2, 0, 5])  # a smaller batch, in another order, with other neighbours
+crop2 = functools.partial(data.random_crop, padding=2)
+
+
 def crop_offsets(out, x, pad_h, pad_w):
     """The (top, left) window of the zero-padded input each output equals."""
     padded = np.pad(x, ((0, 0), (pad_h, pad_h), (pad_w, pad_w), (0, 0)))
@@ -35,13 +43,13 @@ def crop_offsets(out, x, pad_h, pad_w):
 
 def test_crop_preserves_shape_and_dtype(variant):
     key = jax.random.key(0)
-    for x in (distinct_images(6), distinct_images(6).astype(np.uint8)):
-        out = variant(functools.partial(data.random_crop, padding=2))(key, x)
+    for x in (distinct_images(N), distinct_images(N).astype(np.uint8)):
+        out = variant(crop2)(key, x)
         assert out.shape == x.shape and out.dtype == x.dtype
 
 
 def test_zero_padding_is_identity():
-    x = distinct_images(4)
+    x = distinct_images(N)
     np.testing.assert_array_equal(data.random_crop(jax.random.key(1), x, 0), x)
 
 
@@ -59,36 +67,40 @@ def test_crops_are_windows_of_the_padded_input(padding):
 
 
 def test_crop_depends_only_on_the_example_and_its_key():
-    x = distinct_images(6)
+    x = distinct_images(N)
     key = jax.random.key(3)
     out = data.random_crop(key, x, 2)
-    keys = jax.random.split(key, 6)
+    keys = jax.random.split(key, N)
     np.testing.assert_array_equal(data.random_crop(keys, x, 2), out)
-    for i in range(6):
-        alone = data.random_crop(keys[i : i + 1], x[i : i + 1], 2)
-        np.testing.assert_array_equal(alone, out[i : i + 1])
-    # A different batch around example 2 does not change its crop.
-    mixed = data.random_crop(keys[jnp.array([2, 0])], x[[2, 0]], 2)
-    np.testing.assert_array_equal(mixed[0], out[2])
+    # A smaller batch, reordered, with other neighbours: the same crop for each example.
+    mixed = data.random_crop(keys[SUBSET], x[SUBSET], 2)
+    np.testing.assert_array_equal(mixed, out[SUBSET])
+    # Its neighbours replaced by other images with other keys: example 2's crop stays.
+    others = distinct_images(N) + 1000
+    others[2] = x[2]
+    other_keys = np.array(jax.random.key_data(jax.random.split(jax.random.key(33), N)))
+    other_keys[2] = jax.random.key_data(keys[2])
+    moved = data.random_crop(jax.random.wrap_key_data(other_keys), others, 2)
+    np.testing.assert_array_equal(moved[2], out[2])
 
 
 def test_crop_same_key_same_result_jit_matches_eager():
-    x = distinct_images(6)
+    x = distinct_images(N)
     key = jax.random.key(4)
     eager = data.random_crop(key, x, 2)
     np.testing.assert_array_equal(data.random_crop(key, x, 2), eager)
-    jitted = jax.jit(data.random_crop, static_argnums=2)(key, x, 2)
+    jitted = jax.jit(crop2)(key, x)  # the program test_crop_preserves_shape_and_dtype compiled
     np.testing.assert_array_equal(jitted, eager)
     assert not np.array_equal(data.random_crop(jax.random.key(5), x, 2), eager)
 
 
 def test_raw_uint32_keys_work():
-    x = distinct_images(4)
+    x = distinct_images(N)
     key = jax.random.PRNGKey(0)
-    out = data.random_crop(key, x, 1)
-    np.testing.assert_array_equal(data.random_crop(jax.random.split(key, 4), x, 1), out)
+    out = data.random_crop(key, x, 2)
+    np.testing.assert_array_equal(data.random_crop(jax.random.split(key, N), x, 2), out)
     flipped = data.random_flip(key, x)
-    np.testing.assert_array_equal(data.random_flip(jax.random.split(key, 4), x), flipped)
+    np.testing.assert_array_equal(data.random_flip(jax.random.split(key, N), x), flipped)
 
 
 def flipped_mask(out, x):
@@ -100,8 +112,8 @@ def flipped_mask(out, x):
 
 
 def test_flip_each_image_or_its_mirror(variant):
-    x = distinct_images(50)
-    out = variant(data.random_flip)(jax.random.key(6), x)
+    x = distinct_images(N)
+    out = variant(data.random_flip)(jax.random.key(6), x, 0.5)  # prob given: one jit program
     assert out.shape == x.shape and out.dtype == x.dtype
     flipped_mask(out, x)
 
@@ -117,15 +129,16 @@ def test_about_half_are_flipped():
 
 
 def test_flip_twice_with_the_same_key_restores():
-    x = distinct_images(30)
+    x = distinct_images(N)
     key = jax.random.key(8)
     once = data.random_flip(key, x)
+    assert 0 < flipped_mask(once, x).sum() < N  # some flipped, some not
     np.testing.assert_array_equal(data.random_flip(key, x), once)
     np.testing.assert_array_equal(data.random_flip(key, once), x)
 
 
 def test_flip_probability_extremes_and_traced_prob():
-    x = distinct_images(10)
+    x = distinct_images(N)
     key = jax.random.key(9)
     np.testing.assert_array_equal(data.random_flip(key, x, prob=0.0), x)
     np.testing.assert_array_equal(data.random_flip(key, x, prob=1.0), x[:, :, ::-1])
@@ -133,13 +146,13 @@ def test_flip_probability_extremes_and_traced_prob():
 
 
 def test_flip_depends_only_on_the_example_and_its_key():
-    x = distinct_images(8)
+    x = distinct_images(N)
     key = jax.random.key(10)
     out = data.random_flip(key, x)
-    keys = jax.random.split(key, 8)
-    for i in range(8):
-        np.testing.assert_array_equal(data.random_flip(keys[i : i + 1], x[i : i + 1]),
-                                      out[i : i + 1])  # fmt: skip
+    keys = jax.random.split(key, N)
+    np.testing.assert_array_equal(data.random_flip(keys, x), out)
+    # A smaller batch, reordered, with other neighbours: the same choice for each example.
+    np.testing.assert_array_equal(data.random_flip(keys[SUBSET], x[SUBSET]), out[SUBSET])
 
 
 @pytest.mark.parametrize(
@@ -153,7 +166,8 @@ def test_flip_depends_only_on_the_example_and_its_key():
         (lambda k, x: data.random_flip(k, x, prob=1.5), ValueError, "prob"),
         (lambda k, x: data.random_flip(k, x, prob=-0.1), ValueError, "prob"),
         (lambda k, x: data.random_flip(k, x, prob="half"), TypeError, "prob"),
-        (lambda k, x: data.random_crop(jax.random.split(k, 3), x, 1), ValueError, "4 keys"),
+        (lambda k, x: data.random_crop(jax.random.split(k, N)[SUBSET], x, 1), ValueError,
+         f"{N} keys"),
         (lambda k, x: data.random_flip(0, x), TypeError, "key"),
         (lambda k, x: data.random_flip(jnp.zeros(2), x), TypeError, "key"),
         (lambda k, x: data.random_crop(k, "images", 1), TypeError, "x must be an array"),
@@ -161,4 +175,4 @@ def test_flip_depends_only_on_the_example_and_its_key():
 )
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
-        call(jax.random.key(0), distinct_images(4))
+        call(jax.random.key(0), distinct_images(N))
