@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from compilations import count_compilations as _compilations
 from scipy.spatial.distance import cdist
 
 import fdl.classic
@@ -14,6 +15,11 @@ distances = fdl.classic.pairwise_distances
 def _points(n, d, seed, offset=0.0, scale=1.0):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((n, d)) * scale + offset).astype(np.float32)
+
+
+# Float32 tests share these shapes of a and b (and chunk sizes), so that each compiled
+# distance program serves several of them.
+N, M, D = 37, 45, 50
 
 
 def test_l1_lecture_example():
@@ -37,7 +43,7 @@ def test_l1_lecture_example():
 
 @pytest.mark.parametrize("metric", ["l2", "sqeuclidean", "l1"])
 def test_matches_scipy_float32(metric):
-    a, b = _points(37, 50, 0), _points(45, 50, 1)
+    a, b = _points(N, D, 0), _points(M, D, 1)
     got = np.asarray(distances(a, b, metric), dtype=np.float64)
     ref = cdist(a.astype(np.float64), b.astype(np.float64), SCIPY_NAMES[metric])
     if metric == "l1":
@@ -73,24 +79,29 @@ def test_matches_scipy_float64(metric):
 
 @pytest.mark.parametrize("metric", ["l2", "sqeuclidean", "l1"])
 def test_chunked_equals_unchunked(metric):
-    a, b = _points(53, 24, 3), _points(40, 24, 4)
+    a, b = _points(N, D, 3), _points(M, D, 4)
     whole = np.asarray(distances(a, b, metric))
-    for chunk in (1, 7, 16, 53, 100):
+    # One row; 7, which leaves a last chunk that overlaps the one before (37 = 5 * 7 + 2);
+    # all rows; more than all rows.
+    for chunk in (1, 7, N, 100):
         chunked = np.asarray(distances(a, b, metric, chunk_size=chunk))
         # Each entry is computed by the same per-row arithmetic; only the blocking of
         # the matrix product may change, so allow float32 rounding.
         np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-5)
-    # A budget that fits only a few rows at a time chooses chunks by itself.
-    small = distances(a, b, metric, memory_budget_bytes=3 * 4 * 40 * 5)  # 5 rows
+    # A budget that fits only a few rows at a time chooses chunks by itself: 7 rows, the
+    # program compiled above.
+    budget = 3 * 4 * M * 7
+    assert _compilations(lambda: distances(a, b, metric, memory_budget_bytes=budget)) == 0
+    small = distances(a, b, metric, memory_budget_bytes=budget)
     np.testing.assert_allclose(np.asarray(small), whole, rtol=1e-6, atol=1e-5)
 
 
 def test_integer_data_is_exact_whatever_the_chunks():
     rng = np.random.default_rng(5)
-    a = rng.integers(0, 17, (60, 64)).astype(np.float32)
-    b = rng.integers(0, 17, (70, 64)).astype(np.float32)
+    a = rng.integers(0, 17, (N, D)).astype(np.float32)
+    b = rng.integers(0, 17, (M, D)).astype(np.float32)
     ref = cdist(a, b, "sqeuclidean")
-    for chunk in (None, 9):
+    for chunk in (None, 7):
         got = distances(a, b, "sqeuclidean", chunk_size=chunk)
         np.testing.assert_array_equal(np.asarray(got), ref)
         got = distances(a + 1e3, b + 1e3, "sqeuclidean", chunk_size=chunk)
@@ -98,17 +109,17 @@ def test_integer_data_is_exact_whatever_the_chunks():
 
 
 def test_far_from_origin_ranks_like_the_direct_form():
-    a = _points(200, 20, 6, offset=1e3)
-    b = _points(300, 20, 7, offset=1e3)
+    a = _points(N, D, 6, offset=1e3)
+    b = _points(M, D, 7, offset=1e3)
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     direct = np.sqrt(((a64[:, None, :] - b64[None, :, :]) ** 2).sum(-1))
     got = np.asarray(distances(a, b, "l2"))
-    # Centring keeps float32 accuracy relative to the distances themselves (~6).
+    # Centring keeps float32 accuracy relative to the distances themselves (~10).
     assert np.abs(got - direct).max() < 1e-4 * direct.mean()
     nearest = np.argsort(got, axis=1, kind="stable")[:, :5]
     expected = np.argsort(direct, axis=1, kind="stable")[:, :5]
     np.testing.assert_array_equal(nearest, expected)
-    # Without centring, float32 ||a||^2 ~ 2e7 swamps d^2 ~ 40: the ranking breaks.
+    # Without centring, float32 ||a||^2 ~ 5e7 swamps d^2 ~ 100: the ranking breaks.
     # This is what the test guards against.
     a_sq = (a * a).sum(1)
     naive = a_sq[:, None] - 2 * (a @ b.T) + (b * b).sum(1)[None, :]
@@ -142,7 +153,7 @@ def test_each_point_is_its_own_nearest_neighbour():
 
 
 def test_works_under_jit():
-    a, b = _points(8, 5, 10), _points(9, 5, 11)
+    a, b = _points(N, D, 10), _points(M, D, 11)
     for metric in ("l2", "l1"):
         f = jax.jit(lambda x, y, m=metric: distances(x, y, m, chunk_size=3))
         expected = np.asarray(distances(a, b, metric))
