@@ -217,8 +217,8 @@ NET = L.serial(
 NET_PARAMS, NET_STATE = NET.init(KEY, (4,))
 NET_X = _x((6, 4), seed=2)
 NET_KEY = jax.random.key(7)
-NET_OUT, NET_NEW_STATE = jax.jit(NET.apply, static_argnames="train")(
-    NET_PARAMS, NET_STATE, NET_X, train=True, key=NET_KEY)
+NET_APPLY = jax.jit(NET.apply, static_argnames="train")
+NET_OUT, NET_NEW_STATE = NET_APPLY(NET_PARAMS, NET_STATE, NET_X, train=True, key=NET_KEY)
 
 
 def test_state_is_threaded_through_every_branch():
@@ -253,8 +253,8 @@ def test_keys_are_split_per_branch_that_needs_one():
     (k_drop,) = jax.random.split(k_cat, 1)
     expected = nn.dropout(h, k_drop, rate=0.5, train=True)
     np.testing.assert_allclose(NET_OUT[:, :4], expected, rtol=1e-6, atol=1e-6)
-    # A different key draws different masks.
-    other, _ = NET.apply(NET_PARAMS, NET_STATE, NET_X, train=True, key=jax.random.key(8))
+    # A different key draws different masks (the compiled step again: the key is traced).
+    other, _ = NET_APPLY(NET_PARAMS, NET_STATE, NET_X, train=True, key=jax.random.key(8))
     assert not np.allclose(other, NET_OUT)
 
 
@@ -287,8 +287,12 @@ def _grad_model(manual):
 
 def test_manual_gradients_equal_autodiff_through_residual_and_concat(x64):
     auto, manual = _grad_model(False), _grad_model(True)
-    params, state = auto.init(KEY, (4, 4, 3), jnp.float64)
-    assert params[0][0][0]["w"].dtype == jnp.float64
+    # Any parameter values serve: the shapes from init (traced, not run: eager init
+    # compiles every draw), the values from NumPy.
+    shapes, state = jax.eval_shape(lambda: auto.init(KEY, (4, 4, 3), jnp.float64))
+    assert shapes[0][0][0]["w"].dtype == jnp.float64 and not jax.tree.leaves(state)
+    rng = np.random.default_rng(4)
+    params = jax.tree.map(lambda s: 0.5 * rng.standard_normal(s.shape), shapes)
     x = jnp.asarray(_x((2, 4, 4, 3), dtype=np.float64))
     c = jnp.asarray(_x((2, 2), seed=3, dtype=np.float64))
 
