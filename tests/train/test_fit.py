@@ -110,13 +110,29 @@ def test_tiny_convnet_trains_with_steps_loop(conv_run):
     assert "0:Conv(4, 3x3, stride 1, pad 1)" in history["update_ratio"][-1]
 
 
-def test_given_params_are_not_consumed():
+# One MLP, optimizer and data for the small fits below: one compiled epoch between them.
+# An lr no other test uses, so the fixture's fit compiles it (and says so).
+MLP = models.mlp([8], 3)
+SGD = optim.sgd(0.1017)
+
+
+@pytest.fixture(scope="module")
+def mlp_run():
+    """MLP fitted by SGD on ``_random_data()`` for 3 epochs, from parameters the caller
+    initialised, with validation data and progress lines written to a (non-tty) stream:
+    ``(given params, a copy of them taken before, the result's params, progress text)``."""
     x, y = _random_data()
-    model = models.mlp([8], 3)
-    params, state = model.init(jax.random.key(0), (12,))
+    params, state = MLP.init(jax.random.key(0), (12,))
     before = jax.tree.map(np.asarray, params)
-    out, _, _ = train.fit(model, (x, y), loss=CE, optimizer=optim.sgd(0.1), epochs=1,
-                          batch_size=16, key=jax.random.key(0), params=params, state=state)
+    out = io.StringIO()
+    result, _, _ = train.fit(MLP, (x, y), loss=CE, optimizer=SGD, epochs=3, batch_size=16,
+                             key=jax.random.key(0), val_data=(x, y), params=params,
+                             state=state, progress=out)
+    return params, before, result, out.getvalue()
+
+
+def test_given_params_are_not_consumed(mlp_run):
+    params, before, out, _ = mlp_run
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(before)):
         np.testing.assert_array_equal(a, b)  # still readable, unchanged
     assert not np.allclose(jax.tree.leaves(out)[0], jax.tree.leaves(before)[0])
@@ -124,19 +140,18 @@ def test_given_params_are_not_consumed():
 
 def test_bad_arguments():
     x, y = _random_data()
-    model = models.mlp([8], 3)
-    kw = dict(loss=CE, optimizer=optim.sgd(0.1), epochs=1, key=jax.random.key(0))
+    kw = dict(loss=CE, optimizer=SGD, epochs=1, key=jax.random.key(0))
     with pytest.raises(ValueError, match="batch_size"):
-        train.fit(model, (x, y), batch_size=1000, **kw)
+        train.fit(MLP, (x, y), batch_size=1000, **kw)
     with pytest.raises(ValueError, match="loop"):
-        train.fit(model, (x, y), batch_size=8, loop="fast", **kw)
+        train.fit(MLP, (x, y), batch_size=8, loop="fast", **kw)
     with pytest.raises(ValueError, match="data"):
-        train.fit(model, (x, y[:-1]), batch_size=8, **kw)
+        train.fit(MLP, (x, y[:-1]), batch_size=8, **kw)
 
 
 def test_evaluate_and_predict_match_manual_argmax():
     x, y = _random_data(n=53)
-    model = models.mlp([8], 3)
+    model = MLP
     params, state = model.init(jax.random.key(0), (12,))
 
     @jax.jit  # the reference as one program (eagerly, each of its ops compiles on its own)
@@ -158,18 +173,15 @@ def test_evaluate_and_predict_match_manual_argmax():
     assert train.evaluate(model, params, state, (x, y))["loss"] is None
 
 
-def test_progress_lines_to_explicit_stream():
+def test_progress_lines_to_explicit_stream(mlp_run):
     x, y = _random_data()
-    out = io.StringIO()
-    # An lr no other test uses: the epoch compiles here, so "compiling" is announced.
-    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1017), epochs=3,
-              batch_size=16, key=jax.random.key(0), val_data=(x, y), progress=out)
-    lines = out.getvalue().splitlines()
+    text = mlp_run[3]
+    lines = text.splitlines()
     assert len(lines) == 4
     assert lines[0].startswith("compiling")  # said once, before the first epoch
     assert lines[1].startswith("epoch 1/3") and "val_acc" in lines[1] and "ex/s" in lines[1]
     assert "incl. compilation" in lines[1] and "incl." not in lines[2]
-    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()  # plain when not a tty
+    assert "\r" not in text and "\x1b" not in text  # plain when not a tty
     # A freshly built, identical model and optimizer reuse that compilation: no announcement.
     again = io.StringIO()
     train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1017), epochs=1,
@@ -188,10 +200,10 @@ def test_progress_on_a_terminal_draws_steps_and_starts_lines_plainly(conv_run):
     assert "compiling" not in again
 
 
-def test_progress_silent_when_stderr_is_not_a_tty(capsys):
+def test_progress_silent_when_stderr_is_not_a_tty(mlp_run, capsys):
     x, y = _random_data()
-    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1), epochs=2,
-              batch_size=16, key=jax.random.key(0))
+    train.fit(MLP, (x, y), loss=CE, optimizer=SGD, epochs=2, batch_size=16,
+              key=jax.random.key(0))
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
 
