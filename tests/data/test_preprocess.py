@@ -10,6 +10,7 @@ from sklearn.decomposition import PCA
 from fdl import data
 
 SHAPE = (4, 3, 2)  # H, W, C: D = 24 features
+K = 8  # kept axes of the float32 PCA and whitening tests: one compiled principal_axes
 
 
 def images(n, seed, shift=0.0):
@@ -99,17 +100,17 @@ def fit_pca(pre, x, variant):
 
 def test_pca_axes_orthonormal_and_projections_decorrelated(variant, split):
     train, _ = split
-    state, z = fit_pca(data.pca(10), train, variant)
-    assert state.components.shape == (10, 24) and z.shape == (400, 10)
+    state, z = fit_pca(data.pca(K), train, variant)
+    assert state.components.shape == (K, 24) and z.shape == (400, K)
     c = np.asarray(state.components, np.float64)
-    np.testing.assert_allclose(c @ c.T, np.eye(10), atol=1e-5)
+    np.testing.assert_allclose(c @ c.T, np.eye(K), atol=1e-5)
     variances = np.asarray(state.variances)
     assert np.all(np.diff(variances) < 0)
     # Projections are uncorrelated, with the principal variances on the diagonal.
     np.testing.assert_allclose(numpy_cov(np.asarray(z, np.float64)), np.diag(variances),
                                rtol=1e-4, atol=1e-4 * variances[0])  # fmt: skip
     # The sign convention: each axis's largest-magnitude entry is positive.
-    assert np.all(c[np.arange(10), np.abs(c).argmax(1)] > 0)
+    assert np.all(c[np.arange(K), np.abs(c).argmax(1)] > 0)
 
 
 def test_pca_matches_numpy_svd_and_sklearn(x64, split):
@@ -149,15 +150,15 @@ def test_pca_reconstruction(x64, split):
 
 def test_whitened_train_covariance_is_identity(variant, split):
     train, val = split
-    pre = data.whiten(8)
+    pre = data.whiten(K)
     state, z = fit_pca(pre, train, variant)
-    assert z.shape == (400, 8)
+    assert z.shape == (400, K)
     # eps = 1e-5 shrinks each variance by var / (var + eps); the smallest kept is ~0.1.
-    np.testing.assert_allclose(numpy_cov(np.asarray(z, np.float64)), np.eye(8), atol=1e-3)
+    np.testing.assert_allclose(numpy_cov(np.asarray(z, np.float64)), np.eye(K), atol=1e-3)
     out_val = variant(pre.apply)(state, val)
-    assert np.abs(numpy_cov(np.asarray(out_val, np.float64)) - np.eye(8)).max() > 1e-2
+    assert np.abs(numpy_cov(np.asarray(out_val, np.float64)) - np.eye(K)).max() > 1e-2
     np.testing.assert_allclose(
-        pre.inverse(state, out_val), data.pca(8).inverse(state, pre.apply(state, val) *
+        pre.inverse(state, out_val), data.pca(K).inverse(state, pre.apply(state, val) *
                                                          np.sqrt(state.variances + 1e-5)),
         rtol=1e-5, atol=1e-5,
     )  # fmt: skip
@@ -205,8 +206,8 @@ def test_bad_hyperparameters(make, error, match):
 
 
 @pytest.mark.parametrize(
-    "pre", [data.mean_image(), data.channel_mean(), data.standardize(), data.pca(3),
-            data.whiten(3, zca=True)],
+    "pre", [data.mean_image(), data.channel_mean(), data.standardize(), data.pca(K),
+            data.whiten(K, zca=True)],
 )  # fmt: skip
 def test_bad_data(split, pre):
     train, _ = split
@@ -229,7 +230,7 @@ def test_pca_k_larger_than_features(split):
 
 
 def test_pca_inverse_checks_codes(split):
-    pre = data.pca(3)
+    pre = data.pca(K)
     state = pre.fit(split[0])
-    with pytest.raises(ValueError, match=r"z must have shape \(N, 3\)"):
+    with pytest.raises(ValueError, match=rf"z must have shape \(N, {K}\)"):
         pre.inverse(state, jnp.zeros((5, 4)))
