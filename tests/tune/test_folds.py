@@ -9,7 +9,9 @@ import fdl.classic
 import fdl.tune
 
 
-@pytest.mark.parametrize("n, folds", [(10, 2), (10, 3), (17, 5), (5, 5), (1000, 7)])
+# Even and uneven folds, one example per fold and a large n; n = 10 mostly, so that the
+# shuffle of range(n) compiles once.
+@pytest.mark.parametrize("n, folds", [(10, 2), (10, 3), (10, 4), (10, 10), (1000, 7)])
 def test_folds_partition_the_data(n, folds):
     splits = fdl.tune.kfold(n, folds, jax.random.key(0))
     assert len(splits) == folds
@@ -93,10 +95,10 @@ def test_cross_validate_single_array_and_errors():
 def test_cross_validate_knn_matches_knn_predict_per_fold():
     x, y = load_digits(return_X_y=True)
     x, y = x[:600], y[:600]
-    ks = (1, 3, 8)
+    ks = (1, 8)  # knn_predict's l1 search compiles per k (~0.5 s each)
     key = jax.random.key(4)
     result = fdl.tune.cross_validate_knn(x, y, ks, folds=4, key=key, metric="l1")
-    assert result.accuracies.shape == (3, 4)
+    assert result.accuracies.shape == (2, 4)
     for j, (train, val) in enumerate(fdl.tune.kfold(600, 4, key)):
         for i, k in enumerate(ks):
             pred = fdl.classic.knn_predict(x[train], y[train], x[val], k, "l1")
