@@ -231,8 +231,8 @@ def run_sanity(cfg, *, stream=None):
 
     _validate(cfg)
     splits = _load_data(cfg)
+    model, loss, _ = _build_model(cfg, splits)  # a model that cannot be built leaves no directory
     out = _output_directory(cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
-    model, loss, _ = _build_model(cfg, splits)
     optimizer = getattr(optim, cfg.optimizer)(cfg.lr)
     print(f"fdl train --sanity: {cfg.model} on {cfg.data}, {cfg.optimizer} lr {cfg.lr}",
           file=stream)
@@ -350,8 +350,8 @@ def run_train(cfg, *, stream=None, given=None):
     devices = _validate(cfg)
     splits = _load_data(cfg)
     _check_batch_size(cfg, splits)
+    model, loss, spec = _build_model(cfg, splits)  # a model that cannot be built leaves no directory
     out = _output_directory(cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
-    model, loss, spec = _build_model(cfg, splits)
     optimizer = _optimizer(cfg, len(splits.train.x) // cfg.batch_size)
     print(f"fdl train: {cfg.model} on {cfg.data} ({len(splits.train.x)} train / "
           f"{len(splits.val.x)} val / {len(splits.test.x)} test), {cfg.optimizer} lr {cfg.lr}, "

@@ -28,12 +28,14 @@ def test_model_names_build_the_architectures(name, expected):
     assert manual != model
 
 
-def test_residual_nets_fit_digits_and_vgg_says_why_not(capsys):
+def test_residual_nets_fit_digits_and_vgg_says_why_not(capsys, tmp_path, monkeypatch):
     cfg = _train.TrainConfig(model="resnet20")
     model, _, _ = _train._build_model(cfg, _splits((8, 8, 1)))
     assert model.output_shape((8, 8, 1)) == (10,)
+    monkeypatch.chdir(tmp_path)  # where the default output directory runs/<time> would go
     status = cli.main(["train", "--model", "vgg16", "--epochs", "1"])
     err = capsys.readouterr().err
     assert status == 2
     assert "vgg16 cannot be applied to images of size (8, 8)" in err
     assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # refused before any output directory is made
