@@ -151,7 +151,9 @@ def _build_model(cfg, splits):
         builder, args, kwargs, loss=loss_name, input_shape=input_shape,
         class_names=splits.class_names,
         input_range=(float(splits.train.x.min()), float(splits.train.x.max())),
-        compute_dtype="bfloat16" if cfg.bf16 else None, data=cfg.data)
+        compute_dtype="bfloat16" if cfg.bf16 else None,
+        # A data directory as an absolute path: fdl evaluate may run from anywhere.
+        data=cfg.data if cfg.data == "digits" else os.path.abspath(cfg.data))
     model, loss = _trained.build(spec)
     if cfg.model in ARCHITECTURES:
         try:

@@ -1,12 +1,13 @@
 """``fdl train --data DIR`` on a CIFAR-10 directory of small fake batches, in-process."""
 
+import io
 import json
 import pickle
 
 import numpy as np
 import pytest
 
-from fdl import cli
+from fdl import cli, commands
 
 NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
          "truck")
@@ -35,10 +36,11 @@ def write_cifar(directory, per_batch=PER_TRAIN_BATCH, seed=0):
     return directory
 
 
-def test_train_mlp_on_a_cifar_directory(tmp_path, capsys):
+def test_train_mlp_on_a_cifar_directory(tmp_path, capsys, monkeypatch):
     data = write_cifar(tmp_path / "cifar-10-batches-py")
     out = tmp_path / "run"
-    status = cli.main(["train", "--data", str(tmp_path), "--model", "softmax", "--epochs", "1",
+    monkeypatch.chdir(tmp_path)  # --data given relative to the working directory
+    status = cli.main(["train", "--data", ".", "--model", "softmax", "--epochs", "1",
                        "--batch-size", "20", "--lr", "1e-3", "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0
@@ -62,6 +64,13 @@ def test_train_mlp_on_a_cifar_directory(tmp_path, capsys):
     assert (out / "confusion.png").read_bytes().startswith(b"\x89PNG")
     assert printed.strip().splitlines()[-1].startswith("test accuracy:")
     assert "(100 train / 1000 val / 64 test)" in printed
+    # The checkpoint records the data directory as an absolute path: fdl evaluate finds
+    # it from any working directory and repeats the test accuracy.
+    monkeypatch.chdir(out)
+    evaluation = commands.run_evaluate("checkpoint.npz", stream=io.StringIO())
+    assert evaluation["data"] == str(tmp_path)
+    assert evaluation["accuracy"] == metrics["test_accuracy"]
+    assert evaluation["per_class"]["classes"] == per_class["classes"]
 
 
 def _one_line_error(capsys, argv):
