@@ -22,14 +22,14 @@ def run_evaluate(checkpoint, *, data=None, split="test", out=None, stream=None):
     """Evaluates the model in ``checkpoint`` on ``split`` of ``data`` (default: the data it
     was trained on); prints a report to ``stream`` and returns the metrics dict."""
     from fdl import train
-    from fdl.commands._train import TrainConfig, _load_data
+    from fdl.commands._train import _load_data
 
     stream = sys.stdout if stream is None else stream
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     trained = _trained.load_trained(checkpoint)
     data = data or trained.spec.get("data") or "digits"
-    splits = _load_data(TrainConfig(data=data))
+    splits = _load_data(data)
     if tuple(splits.train.x.shape[1:]) != trained.input_shape \
             or len(splits.class_names) != len(trained.class_names):
         raise UsageError(f"--data {data}: images of shape {tuple(splits.train.x.shape[1:])} in "

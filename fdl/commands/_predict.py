@@ -12,6 +12,7 @@ or JSON, to standard output or atomically to ``--out``.
 import csv
 import io
 import json
+import math
 import sys
 
 from fdl._io import atomic_open
@@ -51,6 +52,42 @@ def _load_array(path):
         raise UsageError(f"{path}: not a readable .npy array of numbers ({err})") from None
 
 
+def check_inputs(x, trained, source):
+    """``x`` as a float32 batch of the model's input shape; ``UsageError`` otherwise.
+
+    Accepts ``(N, *input_shape)``, one example of ``input_shape``, or flattened rows
+    ``(N, prod(input_shape))`` (e.g. digits as 64 columns). Returns ``(x, warning)``:
+    ``warning`` is a sentence when the values lie far outside the range the model was
+    trained on (e.g. 0..255 pixels for a model trained on [0, 1]), else None.
+    """
+    import numpy as np
+
+    shape = trained.input_shape
+    if x.dtype.kind not in "fiub":
+        raise UsageError(f"{source}: expected numbers, got an array of dtype {x.dtype}")
+    if x.shape == shape:
+        x = x[None]
+    elif x.ndim == 2 and x.shape[1] == math.prod(shape) and len(shape) > 1:
+        x = x.reshape((x.shape[0], *shape))
+    if x.shape[1:] != shape or x.shape[0] == 0:
+        raise UsageError(f"{source}: expected rows of shape {shape} (an array (N, "
+                         f"{', '.join(map(str, shape))}) or (N, {math.prod(shape)})), "
+                         f"got an array of shape {x.shape}")
+    x = x.astype(np.float32)
+    if not np.all(np.isfinite(x)):
+        raise UsageError(f"{source}: holds NaN or infinite values")
+    low, high = trained.spec.get("input_range", (None, None))
+    warning = None
+    if low is not None and high is not None:
+        span = max(high - low, 1e-12)
+        if x.min() < low - span or x.max() > high + span:
+            warning = (f"{source}: values span [{x.min():.4g}, {x.max():.4g}], but the model was "
+                       f"trained on inputs in [{low:.4g}, {high:.4g}]; scale them as the "
+                       "training data was (fdl's loaders divide digits by 16 and CIFAR-10 "
+                       "pixels by 255) or the predictions mean little")
+    return x, warning
+
+
 def format_csv(labels, values, kind, class_names):
     """One header line (``row,class,name,<kind>_<name>...``), then one line per row."""
     text = io.StringIO()
@@ -83,7 +120,7 @@ def run_predict(checkpoint, array_path, *, fmt="csv", out=None, stream=None, err
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     trained = _trained.load_trained(checkpoint)
-    x, warning = _trained.check_inputs(_load_array(array_path), trained, array_path)
+    x, warning = check_inputs(_load_array(array_path), trained, array_path)
     if warning:
         print(f"fdl predict: warning: {warning}", file=errors)
     labels, values, kind = predict_rows(trained, x)

@@ -108,17 +108,18 @@ def _devices(cfg):
     return available[:count]
 
 
-def _load_data(cfg):
+def _load_data(name):
+    """The ``Splits`` of ``--data``: 'digits' (bundled) or a CIFAR-10 directory."""
     from fdl import data
 
-    if cfg.data == "digits":
+    if name == "digits":
         return data.load_digits(seed=0)
-    if not os.path.isdir(cfg.data):
-        raise UsageError(f"--data must be 'digits' or a CIFAR-10 directory; {cfg.data!r} is neither")
+    if not os.path.isdir(name):
+        raise UsageError(f"--data must be 'digits' or a CIFAR-10 directory; {name!r} is neither")
     try:
-        return data.load_cifar10(cfg.data)
+        return data.load_cifar10(name)
     except (FileNotFoundError, ValueError) as err:
-        raise UsageError(f"--data {cfg.data}: {err}") from err
+        raise UsageError(f"--data {name}: {err}") from err
 
 
 def _model_recipe(cfg, num_classes):
@@ -232,7 +233,7 @@ def run_sanity(cfg, *, stream=None):
     from fdl import optim, train
 
     _validate(cfg)
-    splits = _load_data(cfg)
+    splits = _load_data(cfg.data)
     model, loss, _ = _build_model(cfg, splits)  # a model that cannot be built leaves no directory
     out = _output_directory(cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
     optimizer = getattr(optim, cfg.optimizer)(cfg.lr)
@@ -350,7 +351,7 @@ def run_train(cfg, *, stream=None, given=None):
         if cfg.out is None:  # continue in place: the checkpoint is rewritten there
             cfg = cfg._replace(out=os.path.dirname(os.path.abspath(cfg.resume)))
     devices = _validate(cfg)
-    splits = _load_data(cfg)
+    splits = _load_data(cfg.data)
     _check_batch_size(cfg, splits)
     model, loss, spec = _build_model(cfg, splits)  # a model that cannot be built leaves no directory
     out = _output_directory(cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))

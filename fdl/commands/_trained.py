@@ -11,7 +11,6 @@ evaluating a checkpoint repeats ``fdl train``'s test accuracy exactly.
 """
 
 import json
-import math
 import os
 from typing import Any, NamedTuple
 
@@ -25,9 +24,8 @@ LOSSES = ("softmax_cross_entropy", "svm")
 
 def rebuild_spec(builder, args, kwargs, *, loss, input_shape, class_names, input_range,
                  compute_dtype, data):
-    """The JSON-able record ``fdl train`` stores in its checkpoints' ``meta["rebuild"]``."""
-    if builder not in BUILDERS or loss not in LOSSES:
-        raise ValueError(f"rebuild_spec: unknown builder {builder!r} or loss {loss!r}")
+    """The JSON-able record ``fdl train`` stores in its checkpoints' ``meta["rebuild"]``
+    (``build`` checks it: fdl train builds its model from the record)."""
     # Through JSON and back: fdl train builds its model from exactly what it records.
     return json.loads(json.dumps({
         "builder": builder,
@@ -164,39 +162,3 @@ def split_report(model, params, state, loss, dataset, class_names, compute_dtype
         "per_class": report.to_dict(),
     }
     return metrics, report
-
-
-def check_inputs(x, trained, source):
-    """``x`` as a float32 batch of the model's input shape; ``UsageError`` otherwise.
-
-    Accepts ``(N, *input_shape)``, one example of ``input_shape``, or flattened rows
-    ``(N, prod(input_shape))`` (e.g. digits as 64 columns). Returns ``(x, warning)``:
-    ``warning`` is a sentence when the values lie far outside the range the model was
-    trained on (e.g. 0..255 pixels for a model trained on [0, 1]), else None.
-    """
-    import numpy as np
-
-    shape = trained.input_shape
-    if x.dtype.kind not in "fiub":
-        raise UsageError(f"{source}: expected numbers, got an array of dtype {x.dtype}")
-    if x.shape == shape:
-        x = x[None]
-    elif x.ndim == 2 and x.shape[1] == math.prod(shape) and len(shape) > 1:
-        x = x.reshape((x.shape[0], *shape))
-    if x.shape[1:] != shape or x.shape[0] == 0:
-        raise UsageError(f"{source}: expected rows of shape {shape} (an array (N, "
-                         f"{', '.join(map(str, shape))}) or (N, {math.prod(shape)})), "
-                         f"got an array of shape {x.shape}")
-    x = x.astype(np.float32)
-    if not np.all(np.isfinite(x)):
-        raise UsageError(f"{source}: holds NaN or infinite values")
-    low, high = trained.spec.get("input_range", (None, None))
-    warning = None
-    if low is not None and high is not None:
-        span = max(high - low, 1e-12)
-        if x.min() < low - span or x.max() > high + span:
-            warning = (f"{source}: values span [{x.min():.4g}, {x.max():.4g}], but the model was "
-                       f"trained on inputs in [{low:.4g}, {high:.4g}]; scale them as the "
-                       "training data was (fdl's loaders divide digits by 16 and CIFAR-10 "
-                       "pixels by 255) or the predictions mean little")
-    return x, warning

@@ -214,7 +214,7 @@ def run_tune(args):
     (lr_low, lr_high), (reg_low, reg_high) = _validate(args)
     config = TrainConfig(model=args.model, optimizer=args.optimizer, data=args.data,
                          seed=args.seed, epochs=args.epochs, batch_size=args.batch_size)
-    splits = _load_data(config)
+    splits = _load_data(config.data)
     model, loss, _ = _build_model(config, splits)
     key = jax.random.key(args.seed)
     runner_key, search_key = jax.random.split(key)

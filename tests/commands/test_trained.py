@@ -141,16 +141,17 @@ def test_predict_warns_when_values_are_off_the_training_scale(run, digits, tmp_p
     assert "warning" in err and "[0, 1]" in err and err.count("\n") == 1
 
 
-def _svm_checkpoint(path):
-    """A hinge-loss linear model's checkpoint, written without training (fast)."""
+def _svm_checkpoint(path, record=True, **changes):
+    """A hinge-loss linear model's checkpoint, written without training (fast). ``changes``
+    replace entries of its rebuild record; ``record=False`` leaves the record out."""
     model = models.linear(3)
     params, state = model.init(jax.random.key(1), (4,))
     spec = _trained.rebuild_spec("linear", (3,), {"manual": False}, loss="svm",
                                  input_shape=(4,), class_names=("a", "b", "c"),
                                  input_range=(-1.0, 1.0), compute_dtype=None, data="digits")
-    opt = ()
-    train.save_checkpoint(path, params=params, state=state, opt_state=opt, step=0, epoch=0,
-                          key=jax.random.key(0), meta={"rebuild": spec})
+    train.save_checkpoint(path, params=params, state=state, opt_state=(), step=0, epoch=0,
+                          key=jax.random.key(0),
+                          meta={"rebuild": dict(spec, **changes)} if record else None)
     return model, params, state
 
 
@@ -184,19 +185,10 @@ def test_predict_bad_arrays_are_one_line_usage_errors(tmp_path, capsys, content,
 def test_evaluate_and_predict_refuse_bad_checkpoints_in_one_line(tmp_path, capsys):
     np.save(tmp_path / "array.npy", np.zeros(3))
     (tmp_path / "truncated.npz").write_bytes(b"PK\x03\x04 not really")
-    model = models.linear(3)
-    params, state = model.init(jax.random.key(1), (4,))
-    train.save_checkpoint(tmp_path / "bare.npz", params=params, state=state, opt_state=(),
-                          step=0, epoch=0, key=jax.random.key(0))
-    spec = _trained.rebuild_spec("linear", (3,), {}, loss="svm", input_shape=(4,),
-                                 class_names="abc", input_range=(0, 1), compute_dtype=None,
-                                 data="digits")
-    foreign = dict(spec, builder="os.system")
-    train.save_checkpoint(tmp_path / "foreign.npz", params=params, state=state, opt_state=(),
-                          step=0, epoch=0, key=jax.random.key(0), meta={"rebuild": foreign})
-    wrong = dict(spec, args=[5])  # the record says 5 classes, the parameters hold 3
-    train.save_checkpoint(tmp_path / "wrong.npz", params=params, state=state, opt_state=(),
-                          step=0, epoch=0, key=jax.random.key(0), meta={"rebuild": wrong})
+    _svm_checkpoint(tmp_path / "bare.npz", record=False)
+    _svm_checkpoint(tmp_path / "foreign.npz", builder="os.system")
+    # The record says 5 classes, the parameters hold 3.
+    _svm_checkpoint(tmp_path / "wrong.npz", args=[5])
     cases = {
         "missing.npz": "no checkpoint file",
         "array.npy": "not an fdl.train checkpoint",
