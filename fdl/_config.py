@@ -17,6 +17,7 @@ value) gives a result that is equal only to itself, as before.
 import dataclasses
 import functools
 import inspect
+import numbers
 
 
 class Configured:
@@ -26,9 +27,11 @@ class Configured:
     configurations are, whatever their functions' identities.
     """
 
-    def __init__(self, fn, config):
+    def __init__(self, fn, config, call=None):
         self.fn = fn
         self.config = config
+        # (undecorated builder, {argument: value}) of the call that made fn, or None.
+        self.call = call
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -55,16 +58,22 @@ def _typed(value):
     return type(value), value
 
 
-def configuration(builder, args, kwargs):
-    """``(module, qualname, ((argument, typed value), ...))`` of a call, or None when an
-    argument cannot be hashed (then the result keeps comparing by identity)."""
+def bound_arguments(builder, args, kwargs):
+    """``{argument: value}`` of the call ``builder(*args, **kwargs)``, defaults filled in,
+    or None when the arguments do not fit the signature."""
     try:
         bound = inspect.signature(builder).bind(*args, **kwargs)
     except TypeError:
         return None
     bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def configuration(builder, arguments):
+    """``(module, qualname, ((argument, typed value), ...))`` of a call, or None when an
+    argument cannot be hashed (then the result keeps comparing by identity)."""
     config = (builder.__module__, builder.__qualname__,
-              tuple((name, _typed(value)) for name, value in bound.arguments.items()))
+              tuple((name, _typed(value)) for name, value in arguments.items()))
     try:
         hash(config)
     except TypeError:  # an array, a traced value, a list inside a dict, ...
@@ -88,18 +97,19 @@ def describe(config):
     return ".".join([call, *part])
 
 
-def attach(made, config):
-    """``made`` (an optimizer, a layer, a function) made equal by ``config``."""
+def attach(made, config, call=None):
+    """``made`` (an optimizer, a layer, a function) made equal by ``config``; ``call``,
+    the builder and its arguments, is kept on optimizers and functions (``open_argument``)."""
     from fdl.layers._core import Layer
     from fdl.optim._base import Optimizer
 
     if isinstance(made, Optimizer):
-        return Optimizer(Configured(made.init, config + ("init",)),
-                         Configured(made.update, config + ("update",)))
+        return Optimizer(Configured(made.init, config + ("init",), call),
+                         Configured(made.update, config + ("update",), call))
     if isinstance(made, Layer):
         return dataclasses.replace(made, config=config)
     if callable(made):
-        return Configured(made, config)
+        return Configured(made, config, call)
     return made
 
 
@@ -111,7 +121,59 @@ def configured(builder):
         made = builder(*args, **kwargs)
         if any(made is arg for arg in (*args, *kwargs.values())):
             return made  # handed back unchanged (a warmup of 0 steps): keep its identity
-        config = configuration(builder, args, kwargs)
-        return made if config is None else attach(made, config)
+        arguments = bound_arguments(builder, args, kwargs)
+        config = None if arguments is None else configuration(builder, arguments)
+        return made if config is None else attach(made, config, (builder, arguments))
 
     return build
+
+
+class OpenArgument:
+    """A configured builder's call with one real-valued argument left open.
+
+    ``OpenArgument(...)(value)`` is the builder called with the other arguments as they
+    were and ``name=value``; ``value`` may be a traced array. Two are equal when the rest
+    of their configurations are: ``adam(1e-3)`` and ``adam(3e-3)`` open at ``lr`` are one
+    builder, so a program traced with the learning rate as an argument compiles once for
+    both.
+    """
+
+    def __init__(self, builder, arguments, name, config):
+        self.builder, self.arguments, self.name = builder, arguments, name
+        module, qualname, typed = config[:3]
+        self.key = (module, qualname, name, tuple(a for a in typed if a[0] != name))
+
+    def __call__(self, value):
+        return self.builder(**{**self.arguments, self.name: value})
+
+    def __eq__(self, other):
+        if not isinstance(other, OpenArgument):
+            return NotImplemented
+        return self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __repr__(self):
+        return f"<{self.key[1]} with {self.name} open>"
+
+
+def open_argument(made, name):
+    """``(OpenArgument, value)`` when ``made`` (an optimizer or function) came from a
+    ``configured`` builder whose argument ``name`` was a real number; else ``None`` (a
+    schedule given as ``lr``, a hand-made optimizer, a wrapper without ``name``)."""
+    from fdl.optim._base import Optimizer
+
+    part = made.init if isinstance(made, Optimizer) else made
+    call = getattr(part, "call", None) if isinstance(part, Configured) else None
+    if call is None:
+        return None
+    builder, arguments = call
+    value = arguments.get(name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    kinds = {p.kind for p in inspect.signature(builder).parameters.values()}
+    if kinds & {inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL,
+                inspect.Parameter.VAR_KEYWORD}:
+        return None  # not callable back by keyword
+    return OpenArgument(builder, arguments, name, part.config), value

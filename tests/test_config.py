@@ -68,15 +68,31 @@ def _fit(model, optimizer, loop, reg=0.0):
 
 @pytest.mark.parametrize("loop", ["scan", "steps"])
 def test_identical_models_and_optimizers_share_one_compilation(loop):
-    # Learning rates no other test uses, so the first fit compiles here. A linear
-    # classifier (mlp without hidden layers) on both loops: the compiled programs are
-    # cached by model equality, whatever the layers (equality of conv layers and models
-    # is tested above), and its step compiles in half an MLP's time.
+    # An Adam configuration (beta2) no other test uses, so the first fit compiles here. A
+    # linear classifier (mlp without hidden layers) on both loops: the compiled programs
+    # are cached by model equality, whatever the layers (equality of conv layers and
+    # models is tested above), and its step compiles in half an MLP's time.
     build = lambda: models.mlp((), 10)  # noqa: E731
-    first = _compilations(lambda: _fit(build(), optim.adam(1.7e-3), loop, reg=1e-3))
+    first = _compilations(lambda: _fit(build(), optim.adam(1.7e-3, beta2=0.9917), loop,
+                                       reg=1e-3))
     assert first >= 1
-    # Freshly built but identical model and optimizer, and another reg (traced): no
-    # new training program.
-    assert _compilations(lambda: _fit(build(), optim.adam(1.7e-3), loop, reg=2e-3)) == 0
-    # Another learning rate is another optimizer: exactly one new program.
-    assert _compilations(lambda: _fit(build(), optim.adam(2.3e-3), loop, reg=2e-3)) == 1
+    # Freshly built but identical model and optimizer, another reg and another learning
+    # rate (both traced): no new training program.
+    assert _compilations(lambda: _fit(build(), optim.adam(2.3e-3, beta2=0.9917), loop,
+                                      reg=2e-3)) == 0
+    # Another setting of the rule itself is another program: exactly one.
+    assert _compilations(lambda: _fit(build(), optim.adam(2.3e-3, beta2=0.9923), loop,
+                                      reg=2e-3)) == 1
+
+
+def test_a_traced_learning_rate_trains_as_a_constant_one():
+    """fit traces the lr of fdl's optimizers; a hand-made optimizer (the same rule, not
+    from a configured builder) keeps its lr a constant of the compiled program. Same
+    float32 arithmetic on the same value: the same parameters."""
+    opt = optim.momentum(0.031)
+    hand_made = optim.Optimizer(opt.init.fn, opt.update.fn)
+    traced, _, h_traced = _fit(models.mlp((), 10), opt, "scan")
+    constant, _, h_constant = _fit(models.mlp((), 10), hand_made, "scan")
+    for a, b in zip(jax.tree.leaves(traced), jax.tree.leaves(constant)):
+        np.testing.assert_array_equal(a, b)
+    assert h_traced["lr"] == h_constant["lr"] == pytest.approx([0.031])

@@ -22,7 +22,6 @@ by minibatch gradient descent with an ``fdl.optim`` update rule, through
 ``fdl.train.fit``'s own step and compiled epoch (one ``lax.scan`` over its steps).
 """
 
-import functools
 import math
 import numbers
 from typing import NamedTuple
@@ -233,15 +232,15 @@ def _train(classifier, x, y, reg, key, *, loss, optimizer, epochs, batch_size):
     Each epoch draws a permutation and takes ``N // batch_size`` steps on its
     consecutive minibatches (fit's step and keys: ``reg * sum W^2`` penalises the
     weights, not the bias); ``losses`` ``(epochs, steps)`` holds each step's objective
-    before its update. ``reg`` is traced, so changing it does not recompile.
+    before its update. ``reg`` and the optimizer's ``lr`` are traced, so changing them
+    does not recompile.
     """
-    from fdl.train import _loop, _steps
+    from fdl.train import _loop
     from fdl.train._history import History
     from fdl.train._state import TrainState
 
-    epoch = _loop._compiled_epoch(_LINEAR_MODEL, _DATA_LOSS[loss], optimizer, batch_size,
-                                  x.shape[0], "scan", None)
-    hyper = _steps.hyperparameters(reg)
+    epoch, hyper, _ = _loop.epoch_program(_LINEAR_MODEL, _DATA_LOSS[loss], optimizer,
+                                          batch_size, x.shape[0], "scan", reg=reg)
     run = TrainState(classifier, (), optimizer.init(classifier), epoch=0, step=0, key=key,
                      history=History())
     losses = []
@@ -263,13 +262,6 @@ def init_linear_classifier(key, num_features, num_classes, dtype=jnp.float32, st
     num_classes = _check_count(num_classes, "num_classes")
     w = _init.normal(key, (num_features, num_classes), dtype, std=std)
     return LinearClassifier(w, jnp.zeros((num_classes,), dtype))
-
-
-@functools.lru_cache(maxsize=None)
-def _default_optimizer(loss):
-    # One object per loss, so that repeated calls with the defaults reuse one compiled
-    # training program (the optimizer is part of the compilation key).
-    return _optim.momentum(DEFAULT_LR[loss])
 
 
 def train_linear_classifier(
@@ -338,7 +330,7 @@ def train_linear_classifier(
         raise ValueError("x must hold at least one example")
     y, num_classes = _labels(y, x.shape[0], num_classes)
     if optimizer is None:
-        optimizer = _default_optimizer(loss)
+        optimizer = _optim.momentum(DEFAULT_LR[loss])
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(
             "optimizer must have init and update (an fdl.optim optimizer), got "

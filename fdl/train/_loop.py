@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdl import _compiler
+from fdl import _compiler, _config
 from fdl import optim as _optim
 from fdl._io import remove_stale_temporaries
 from fdl.train import _divergence, _parallel, _precision, _steps, _validation
@@ -259,9 +259,9 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
 
     run = _start(model, optimizer, x, key, params, state, place, resume, batch_size)
     _, train_key = jax.random.split(run.key)
-    run_epoch, compiles = _epoch_program(
-        model, loss, optimizer, batch_size, n, loop, batch_sharding, augment, compute_dtype)
-    hyper = _steps.hyperparameters(reg)  # traced: another reg reuses the compiled epoch
+    run_epoch, hyper, compiles = epoch_program(
+        model, loss, optimizer, batch_size, n, loop, reg=reg, batch_sharding=batch_sharding,
+        augment=augment, compute_dtype=compute_dtype)
     labels = _steps.layer_labels(model, run.params)
     meta = {**(meta or {}), "batch_size": batch_size, "model": repr(model), "loop": loop}
     if checkpoint is not None and _parallel.is_main_process():
@@ -370,18 +370,31 @@ def _start(model, optimizer, x, key, params, state, place, resume, batch_size):
                           opt_state=place(saved.opt_state))
 
 
-def _epoch_program(model, loss, optimizer, batch_size, n, loop, batch_sharding, augment,
-                   compute_dtype):
-    """``(epoch function, whether it is compiled now)``: from the cache when the arguments
-    hash (they do for fdl's builders), else built for this run."""
+def epoch_program(model, loss, optimizer, batch_size, n, loop, *, reg=0.0,
+                  batch_sharding=None, augment=None, compute_dtype=None):
+    """``(epoch, hyper, compiled_now)``: the compiled epoch a run trains with, the traced
+    hyperparameters it takes (``_steps.hyperparameters``) and whether it was built now.
+
+    ``reg`` is traced; so is the learning rate of an optimizer built by fdl with a number
+    as its ``lr`` (``adam(1e-3)``: the epoch builds the rule from the traced value, and is
+    cached by the rest of the optimizer's configuration). Runs that differ only in ``lr``
+    or ``reg`` -- a search, a learning-rate sweep -- share one compilation. A schedule or
+    a hand-made optimizer is part of the cache key as it is. The cache holds arguments
+    that hash (fdl's builders do); others build the epoch for this run.
+    """
+    opened = _config.open_argument(optimizer, "lr")
+    lr = None
+    if opened is not None:
+        optimizer, lr = opened
+    hyper = _steps.hyperparameters(reg, lr=lr)
     args = (model, loss, optimizer, batch_size, n, loop, batch_sharding, augment, compute_dtype)
     misses = _compiled_epoch.cache_info().misses
     try:
         hash(args)
     except TypeError:  # an unhashable loss or optimizer: build without the cache
-        return _compiled_epoch.__wrapped__(*args), True
+        return _compiled_epoch.__wrapped__(*args), hyper, True
     run_epoch = _compiled_epoch(*args)
-    return run_epoch, _compiled_epoch.cache_info().misses != misses
+    return run_epoch, hyper, _compiled_epoch.cache_info().misses != misses
 
 
 def _train_epoch(run, run_epoch, hyper, x, y, train_key, report=None):

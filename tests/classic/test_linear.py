@@ -114,13 +114,16 @@ def test_same_key_same_classifier_and_one_compilation(digits):
         results["other_reg"] = fdl.classic.train_linear_classifier(
             x, y, key=jax.random.key(0), epochs=2, reg=0.5,
             optimizer=fdl.optim.momentum(fdl.classic._linear.DEFAULT_LR["svm"]))
+        results["other_lr"] = fdl.classic.train_linear_classifier(
+            x, y, key=jax.random.key(0), epochs=2, optimizer=fdl.optim.momentum(0.003))
 
-    # reg is traced, epochs only repeat the compiled epoch, and a freshly built but
-    # identical optimizer equals the default one: no new training program.
+    # reg and lr are traced, epochs only repeat the compiled epoch, and a freshly built
+    # but identical optimizer equals the default one: no new training program.
     assert count_compilations(again) == 0
     second = fdl.classic.train_linear_classifier(x, y, key=jax.random.key(0), epochs=2)
     np.testing.assert_array_equal(first.w, second.w)
     assert not np.array_equal(first.w, results["other_reg"].w)
+    assert not np.array_equal(first.w, results["other_lr"].w)
     assert not np.array_equal(first.w, results["again"].w)
 
 

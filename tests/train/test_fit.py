@@ -82,9 +82,10 @@ class _Terminal(io.StringIO):
 
 
 # One conv model, optimizer and data for the three steps-loop tests below: one compiled
-# step between them. An lr no other test uses, so the first fit compiles (and says so).
+# step between them. An Adam eps no other test uses, so the first fit compiles (and says
+# so): fit traces the learning rate, so a new lr alone would reuse another test's step.
 CONV = models.convnet(((4,),), hidden=(), num_classes=10)
-CONV_ADAM = optim.adam(0.0103)
+CONV_ADAM = optim.adam(0.0103, eps=1.03e-8)
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +112,8 @@ def test_tiny_convnet_trains_with_steps_loop(conv_run):
 
 
 # One MLP, optimizer and data for the small fits below: one compiled epoch between them.
-# An lr no other test uses, so the fixture's fit compiles it (and says so).
-MLP = models.mlp([8], 3)
+# A hidden width no other test uses, so the fixture's fit compiles it (and says so).
+MLP = models.mlp([9], 3)
 SGD = optim.sgd(0.1017)
 
 
@@ -182,9 +183,10 @@ def test_progress_lines_to_explicit_stream(mlp_run):
     assert lines[1].startswith("epoch 1/3") and "val_acc" in lines[1] and "ex/s" in lines[1]
     assert "incl. compilation" in lines[1] and "incl." not in lines[2]
     assert "\r" not in text and "\x1b" not in text  # plain when not a tty
-    # A freshly built, identical model and optimizer reuse that compilation: no announcement.
+    # A freshly built, identical model and optimizer reuse that compilation (another
+    # learning rate too: it is traced): no announcement.
     again = io.StringIO()
-    train.fit(models.mlp([8], 3), (x, y), loss=CE, optimizer=optim.sgd(0.1017), epochs=1,
+    train.fit(models.mlp([9], 3), (x, y), loss=CE, optimizer=optim.sgd(0.05), epochs=1,
               batch_size=16, key=jax.random.key(1), progress=again)
     assert not again.getvalue().startswith("compiling"), again.getvalue()
 
