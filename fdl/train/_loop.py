@@ -184,7 +184,10 @@ def fit(model, data, *, loss, optimizer, epochs, batch_size, key, val_data=None,
       model: a ``Layer`` (e.g. ``fdl.models.mlp([100], 10)``).
       data: ``(x, y)`` training pair (NumPy or JAX arrays; moved to the device once).
       loss: ``loss(scores, y) -> scalar mean``, e.g. ``fdl.losses.softmax_cross_entropy``.
-      optimizer: an ``fdl.optim`` optimizer (``init``/``update``).
+      optimizer: an ``fdl.optim`` optimizer (``init``/``update``). When built with a
+        number as its ``lr`` (``optim.adam(1e-3)``), the learning rate is an argument of
+        the compiled epoch, like ``reg``: runs that differ only in ``lr`` or ``reg``
+        compile once.
       epochs: the total number of epochs (counting those already in a resumed checkpoint).
       batch_size: examples per step (the global batch when ``devices`` has several).
       key: a ``jax.random.key``; initialises the model (unless ``params`` is given),
