@@ -181,10 +181,13 @@ def _fdl_model(spec, image):
     import jax
 
     import fdl
+    from fdl import _compiler
 
     model = spec.fdl_build(fdl)
-    # One compiled init (eager, each layer's random draws would compile on their own).
-    params, state = jax.jit(model.init, static_argnums=1)(jax.random.key(0), tuple(image))
+    # One compiled init (eager, each layer's random draws would compile on their own),
+    # with the options fdl compiles its steps with.
+    init = _compiler.jit(model.init, static_argnums=1)
+    params, state = init(jax.random.key(0), tuple(image))
     return model, params, state
 
 
