@@ -19,10 +19,12 @@ def test_dense_equals_affine_and_default_init():
     assert params["w"].shape == (64, 100) and state == {}
     np.testing.assert_array_equal(params["b"], 0.0)
     # Kaiming/He normal: std = sqrt(2 / fan_in).
-    assert abs(float(jnp.std(params["w"])) / np.sqrt(2 / 64) - 1) < 0.05
+    assert abs(float(np.std(np.asarray(params["w"]))) / np.sqrt(2 / 64) - 1) < 0.05
     x = _x((3, 8, 8, 1))
-    out, _ = layer.apply(params, state, x)
-    np.testing.assert_array_equal(out, nn.affine(x, params["w"], params["b"]))
+    # Layer and reference in one compiled program (eagerly, each op compiles on its own).
+    out, expected = jax.jit(lambda p, x: (layer.apply(p, state, x)[0],
+                                          nn.affine(x, p["w"], p["b"])))(params, x)
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_dense_custom_initialisers():
@@ -39,12 +41,13 @@ def test_conv_equals_conv2d(stride, padding):
     params, _ = layer.init(jax.random.key(0), (7, 7, 2))
     assert params["w"].shape == (3, 3, 2, 3) and params["b"].shape == (3,)
     x = _x((2, 7, 7, 2))
-    params = {"w": params["w"], "b": jnp.asarray(_x((3,), seed=5))}
-    out, _ = jax.jit(lambda p, x: layer.apply(p, {}, x))(params, x)
-    np.testing.assert_allclose(out, nn.conv2d(x, params["w"], params["b"], stride, padding),
-                               rtol=1e-5, atol=1e-5)
+    params = {"w": params["w"], "b": _x((3,), seed=5)}
     im2col = L.Conv(3, 3, stride=stride, padding=padding, impl="im2col")
-    out2, _ = jax.jit(lambda p, x: im2col.apply(p, {}, x))(params, x)
+    # Both layers and the reference in one compiled program.
+    out, expected, out2 = jax.jit(lambda p, x: (
+        layer.apply(p, {}, x)[0], nn.conv2d(x, p["w"], p["b"], stride, padding),
+        im2col.apply(p, {}, x)[0]))(params, x)  # fmt: skip
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out2, out, rtol=1e-4, atol=1e-4)
 
 
@@ -58,32 +61,40 @@ def test_conv_without_bias_has_no_b_and_no_b_gradient(manual):
     def loss(params):
         return jnp.sum(layer.apply(params, {}, x)[0] ** 2)
 
-    out, grads = jax.jit(lambda p: (layer.apply(p, {}, x)[0], jax.grad(loss)(p)))(params)
+    out, grads, expected = jax.jit(lambda p: (
+        layer.apply(p, {}, x)[0], jax.grad(loss)(p),
+        nn.conv2d(x, p["w"], jnp.zeros(3), 2, ((1, 0), (1, 0)))))(params)  # fmt: skip
     assert set(grads) == {"w"} and np.any(np.asarray(grads["w"]) != 0)
-    expected = nn.conv2d(x, params["w"], jnp.zeros(3), 2, ((1, 0), (1, 0)))
     assert out.shape == (2, 3, 3, 3)
-    # The same convolution, compiled separately: float32 rounding may differ slightly.
+    # The same convolution, possibly written differently (the manual twin): float32
+    # rounding may differ slightly.
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def _layers_and_ops(pairs, x):
+    """``[(layer(x), op(x)) ...]`` for ``(layer, op)`` pairs, one compiled program (eagerly,
+    the pools' window slices compile one by one: ~14 programs a test)."""
+    return jax.jit(lambda x: [(layer.apply({}, {}, x)[0], op(x)) for layer, op in pairs])(x)
 
 
 def test_padded_pools_equal_ops():
     x = _x((2, 6, 6, 3))
     ceil_mode = ((0, 1), (0, 1))
-    for layer, op, padding in ((L.MaxPool(3, 2, padding=ceil_mode), nn.max_pool2d, ceil_mode),
-                               (L.AvgPool(3, 2, padding=ceil_mode, manual=True), nn.avg_pool2d,
-                                ceil_mode)):
-        out, _ = layer.apply({}, {}, x)
+    pairs = [(L.MaxPool(3, 2, padding=ceil_mode), lambda x: nn.max_pool2d(x, 3, 2, ceil_mode)),
+             (L.AvgPool(3, 2, padding=ceil_mode, manual=True),
+              lambda x: nn.avg_pool2d(x, 3, 2, ceil_mode))]  # fmt: skip
+    for out, expected in _layers_and_ops(pairs, x):
         assert out.shape == (2, 3, 3, 3)
         # The manual twin's forward is the automatic one: the same operations, bit for bit.
-        np.testing.assert_array_equal(out, op(x, 3, 2, padding))
+        np.testing.assert_array_equal(out, expected)
 
 
 def test_pools_equal_ops():
     x = _x((2, 6, 6, 3))
-    for layer, op in ((L.MaxPool(), nn.max_pool2d), (L.AvgPool(3, 3), nn.avg_pool2d)):
-        out, _ = layer.apply({}, {}, x)
-        size, stride = (2, 2) if op is nn.max_pool2d else (3, 3)
-        np.testing.assert_array_equal(out, op(x, size, stride))
+    pairs = [(L.MaxPool(), lambda x: nn.max_pool2d(x, 2, 2)),
+             (L.AvgPool(3, 3), lambda x: nn.avg_pool2d(x, 3, 3))]
+    for out, expected in _layers_and_ops(pairs, x):
+        np.testing.assert_array_equal(out, expected)
 
 
 def test_batchnorm_train_eval_and_state_through_serial():
@@ -93,18 +104,26 @@ def test_batchnorm_train_eval_and_state_through_serial():
     np.testing.assert_array_equal(state[1]["mean"], 0.0)
     np.testing.assert_array_equal(state[1]["var"], 1.0)
     x = _x((32, 8)) * 3.0 + 2.0
-    h = np.asarray(nn.affine(x, params[0]["w"], params[0]["b"]))
-    apply = jax.jit(model.apply, static_argnames="train")
-
-    # Training: batch statistics normalise (before the ReLU) and the state moves. (Layers
-    # and references compiled, statistics in NumPy: eager, every op would compile on its
-    # own; batch_norm's eager and jitted values agree in tests/test_registry.py.)
     bn_only = L.serial(L.Dense(5), L.BatchNorm())
-    y, _ = jax.jit(bn_only.apply, static_argnames="train")(params[:2], state[:2], x, train=True)
-    y = np.asarray(y)
+
+    @jax.jit
+    def run(params, state, x):
+        """Everything the test looks at, from one compiled program (statistics in NumPy:
+        eager, every op would compile on its own; batch_norm's eager and jitted values
+        agree in tests/test_registry.py)."""
+        h = nn.affine(x, params[0]["w"], params[0]["b"])
+        y, _ = bn_only.apply(params[:2], state[:2], x, train=True)
+        out, new_state = model.apply(params, state, x, train=True)
+        out_eval, same = model.apply(params, new_state, x, train=False)
+        # One example on its own in eval mode: no batch statistics to depend on.
+        single, _ = model.apply(params, new_state, x[:1], train=False)
+        return h, y, out, new_state, out_eval, same, single
+
+    h, y, out, new_state, out_eval, same, single = jax.device_get(run(params, state, x))
+
+    # Training: batch statistics normalise (before the ReLU) and the state moves.
     np.testing.assert_allclose(np.mean(y, axis=0), 0.0, atol=1e-5)
     np.testing.assert_allclose(np.var(y, axis=0), 1.0, rtol=1e-3)
-    out, new_state = apply(params, state, x, train=True)
     np.testing.assert_allclose(out, np.maximum(y, 0), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(new_state[1]["mean"], 0.1 * np.mean(h, axis=0),
                                rtol=1e-5, atol=1e-6)
@@ -112,15 +131,12 @@ def test_batchnorm_train_eval_and_state_through_serial():
     assert new_state[0] == {} and new_state[2] == {}
 
     # Evaluation: running statistics, state returned unchanged.
-    out_eval, same = apply(params, new_state, x, train=False)
-    mean, var = np.asarray(new_state[1]["mean"]), np.asarray(new_state[1]["var"])
+    mean, var = new_state[1]["mean"], new_state[1]["var"]
     expected = (h - mean) / np.sqrt(var + 1e-5)
     np.testing.assert_allclose(out_eval, np.maximum(expected, 0), rtol=1e-4, atol=1e-5)
     for a, b in zip(jax.tree.leaves(same), jax.tree.leaves(new_state)):
         np.testing.assert_array_equal(a, b)
-    # One example at a time gives the same answer in eval mode (no batch dependence).
-    single, _ = apply(params, new_state, x[:1], train=False)
-    np.testing.assert_allclose(single, np.asarray(out_eval)[:1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(single, out_eval[:1], rtol=1e-5, atol=1e-6)
 
 
 def test_dropout_eval_identity_train_needs_key_and_keys_differ():
@@ -151,7 +167,7 @@ def test_serial_splits_keys_between_dropout_layers():
     first = nn.dropout(x, k1, rate=0.5, train=True)
     np.testing.assert_array_equal(out, nn.dropout(first, k2, rate=0.5, train=True))
     # Independent masks keep ~1/4 of the units (the same mask twice would keep ~1/2).
-    assert 0.2 < float(jnp.mean(out > 0)) < 0.3
+    assert 0.2 < float(np.mean(np.asarray(out) > 0)) < 0.3
     with pytest.raises(ValueError, match="key"):
         model.apply(params, state, x, train=True)
     # Without training no key is needed and nothing is dropped.
@@ -163,6 +179,8 @@ def test_nested_serial_threads_state_and_keys():
     model = L.serial(L.Dense(5), inner, L.Dropout(0.5))
     assert model.needs_key and inner.needs_key and not L.serial(L.Relu()).needs_key
     params, state = model.init(jax.random.key(0), (8,))
-    out, new_state = model.apply(params, state, _x((16, 8)), train=True, key=jax.random.key(4))
+    # Compiled: eagerly, each op of the batch norm and dropouts would compile on its own.
+    apply = jax.jit(model.apply, static_argnames="train")
+    out, new_state = apply(params, state, _x((16, 8)), train=True, key=jax.random.key(4))
     assert out.shape == (16, 5)
     assert not np.allclose(new_state[1][0]["mean"], state[1][0]["mean"])
