@@ -10,7 +10,32 @@ import fdl
 
 MODULES = [pytest.param(fdl.nn, id="nn"), pytest.param(fdl.manual, id="manual")]
 UNARY = ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax"]
-EXTREME = jnp.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, 3.0]], jnp.float32)
+# XLA's backend (LLVM) optimisations make CPU compilation of these tiny programs slower
+# and buy nothing for a run on a handful of values; no fast-math at any level, so the
+# arithmetic compared stays IEEE. Each test computes its values and gradients in one
+# program: eager calls (and indexing a jax.Array) compile every primitive separately.
+_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+
+
+def _jit(fn):
+    """``jax.jit(fn)``, compiled cheaply on CPU; the results come back as NumPy arrays."""
+    jitted = jax.jit(fn, compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
+    return lambda *args: jax.tree.map(np.asarray, jitted(*args))
+
+
+def _array(values, dtype=None):
+    """``jnp.array(values, dtype)`` without compiling: ``jnp.asarray`` of host data
+    compiles a small program per shape and dtype, ``jax.device_put`` does not."""
+    return jax.device_put(np.asarray(values, dtype))
+
+
+def _value_and_grad(fn, x, g=None):
+    """``fn(x)`` and the gradient of ``sum(fn(x) * g)`` (``g`` = 1 by default), one program."""
+    weighted = (lambda x: jnp.sum(fn(x))) if g is None else (lambda x: jnp.sum(fn(x) * g))
+    return _jit(lambda x: (fn(x), jax.grad(weighted)(x)))(x)
+
+
+EXTREME = _array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, 3.0]], np.float32)
 
 
 # -- bad input ------------------------------------------------------------------------
@@ -20,7 +45,7 @@ EXTREME = jnp.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, 3.0]], jnp
 def test_integer_input_is_rejected(module, name):
     fn = getattr(module, name)
     with pytest.raises(TypeError, match=r"^(x|s) must have a floating dtype"):
-        fn(jnp.arange(6, dtype=jnp.int32).reshape(2, 3))
+        fn(_array(np.arange(6).reshape(2, 3), np.int32))
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -34,13 +59,13 @@ def test_softmax_rejects_a_scalar(module, name):
 @pytest.mark.parametrize("slope", [-0.1, 1.0, 2.0])
 def test_leaky_relu_rejects_slope_outside_unit_interval(module, slope):
     with pytest.raises(ValueError, match=r"^negative_slope must be"):
-        module.leaky_relu(jnp.ones(3), negative_slope=slope)
+        module.leaky_relu(_array(np.ones(3)), negative_slope=slope)
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_elu_rejects_negative_alpha(module):
     with pytest.raises(ValueError, match=r"^alpha must be >= 0"):
-        module.elu(jnp.ones(3), alpha=-1.0)
+        module.elu(_array(np.ones(3)), alpha=-1.0)
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -56,13 +81,13 @@ def test_elu_rejects_negative_alpha(module):
 )
 def test_maxout_rejects_mismatched_shapes(module, w_shape, b_shape, name):
     with pytest.raises(ValueError, match=rf"^{name} must"):
-        module.maxout(jnp.ones((5, 4)), jnp.ones(w_shape), jnp.ones(b_shape))
+        module.maxout(*(np.ones(shape, np.float32) for shape in ((5, 4), w_shape, b_shape)))
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_maxout_shape_error_raises_under_jit(module):
     with pytest.raises(ValueError, match=r"^w must have shape \(pieces, 4, D_out\)"):
-        jax.jit(module.maxout)(jnp.ones((5, 4)), jnp.ones((2, 6, 3)), jnp.ones((2, 3)))
+        jax.jit(module.maxout)(*(np.ones(shape, np.float32) for shape in ((5, 4), (2, 6, 3), (2, 3))))
 
 
 # -- formulas -------------------------------------------------------------------------
@@ -70,22 +95,20 @@ def test_maxout_shape_error_raises_under_jit(module):
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("slope", [0.0, 0.2])
 def test_leaky_relu_slope_in_value_and_gradient(module, slope):
-    x = jnp.array([-3.0, -0.5, 0.5, 2.0])
-    out = module.leaky_relu(x, negative_slope=slope)
+    x = _array([-3.0, -0.5, 0.5, 2.0])
+    out, grad = _value_and_grad(lambda x: module.leaky_relu(x, negative_slope=slope), x)
     np.testing.assert_allclose(out, [-3.0 * slope, -0.5 * slope, 0.5, 2.0], rtol=1e-6)
-    grad = jax.jit(jax.grad(lambda x: jnp.sum(module.leaky_relu(x, negative_slope=slope))))(x)
     np.testing.assert_allclose(grad, [slope, slope, 1.0, 1.0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("alpha", [0.5, 2.0])
 def test_elu_negative_branch_is_alpha_expm1(module, alpha, x64):
-    x = jnp.array([-20.0, -2.0, -1e-3, -1e-9, 0.5, 3.0])
-    out = jax.jit(lambda x: module.elu(x, alpha=alpha))(x)
+    x = _array([-20.0, -2.0, -1e-3, -1e-9, 0.5, 3.0])
+    out, grad = _value_and_grad(lambda x: module.elu(x, alpha=alpha), x)
     xs = np.asarray(x)
     expected = np.where(xs > 0, xs, alpha * np.expm1(xs))
     np.testing.assert_allclose(out, expected, rtol=1e-14)
-    grad = jax.jit(jax.grad(lambda x: jnp.sum(module.elu(x, alpha=alpha))))(x)
     # atol: both implementations form alpha*e^x as out + alpha, which cancels in the
     # saturated tail (x = -20: 2e-9 from 1 - 1e-9), leaving ~1e-16 absolute error.
     np.testing.assert_allclose(grad, np.where(xs > 0, 1.0, alpha * np.exp(xs)), rtol=1e-12, atol=1e-15)
@@ -95,25 +118,24 @@ def test_elu_negative_branch_is_alpha_expm1(module, alpha, x64):
 @pytest.mark.parametrize("name", ["elu", "sigmoid", "tanh", "leaky_relu", "relu"])
 def test_elementwise_finite_at_extremes(module, name):
     fn = getattr(module, name)
-    x = jnp.array([-1e4, -80.0, 0.0, 80.0, 1e4], jnp.float32)
-    out = jax.jit(fn)(x)
-    grad = jax.jit(jax.grad(lambda x: jnp.sum(fn(x))))(x)
+    x = _array([-1e4, -80.0, 0.0, 80.0, 1e4], np.float32)
+    out, grad = _value_and_grad(fn, x)
     assert np.all(np.isfinite(out)), out
     assert np.all(np.isfinite(grad)), grad
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_sigmoid_saturates_cleanly(module):
-    x = jnp.array([-1e4, 1e4], jnp.float32)
-    np.testing.assert_array_equal(module.sigmoid(x), [0.0, 1.0])
-    np.testing.assert_array_equal(jax.jit(jax.grad(lambda x: jnp.sum(module.sigmoid(x))))(x), [0.0, 0.0])
+    out, grad = _value_and_grad(module.sigmoid, _array([-1e4, 1e4], np.float32))
+    np.testing.assert_array_equal(out, [0.0, 1.0])
+    np.testing.assert_array_equal(grad, [0.0, 0.0])
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_elu_saturates_to_minus_alpha(module):
-    x = jnp.array([-1e4, 1e4], jnp.float32)
-    np.testing.assert_array_equal(module.elu(x, alpha=1.5), [-1.5, 1e4])
-    grad = jax.jit(jax.grad(lambda x: jnp.sum(module.elu(x, alpha=1.5))))(x)
+    x = _array([-1e4, 1e4], np.float32)
+    out, grad = _value_and_grad(lambda x: module.elu(x, alpha=1.5), x)
+    np.testing.assert_array_equal(out, [-1.5, 1e4])
     np.testing.assert_array_equal(grad, [0.0, 1.0])
 
 
@@ -121,22 +143,21 @@ def test_elu_saturates_to_minus_alpha(module):
 @pytest.mark.parametrize("shape", [(5,), (2, 3, 6)])
 def test_softmax_rows_sum_to_one_and_shift_invariant(module, shape):
     s = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 3
-    p = jax.jit(module.softmax)(s)
+    shift = np.random.default_rng(1).standard_normal(shape[:-1] + (1,)).astype(np.float32) * 50
+    p, shifted = _jit(lambda s: (module.softmax(s), module.softmax(s + shift)))(s)
     assert p.shape == shape
     assert np.all(p > 0)
     np.testing.assert_allclose(np.sum(p, axis=-1), 1.0, rtol=1e-6)
-    shift = np.random.default_rng(1).standard_normal(shape[:-1] + (1,)).astype(np.float32) * 50
-    np.testing.assert_allclose(jax.jit(module.softmax)(s + shift), p, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(shifted, p, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_stable_at_extremes(module, name):
     fn = getattr(module, name)
-    out = jax.jit(fn)(EXTREME)
+    g = np.random.default_rng(0).standard_normal(EXTREME.shape).astype(np.float32)
+    out, grad = _value_and_grad(fn, EXTREME, g)
     assert np.all(np.isfinite(out)), out
-    g = jnp.asarray(np.random.default_rng(0).standard_normal(EXTREME.shape), jnp.float32)
-    grad = jax.jit(jax.grad(lambda s: jnp.sum(fn(s) * g)))(EXTREME)
     assert np.all(np.isfinite(grad)), grad
     if name == "softmax":
         np.testing.assert_allclose(out, [[1, 0, 0], [1 / 3] * 3, [0.5, 0.5, 0]], atol=1e-6)
@@ -147,29 +168,30 @@ def test_softmax_stable_at_extremes(module, name):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_log_softmax_equals_log_of_softmax(module, x64):
-    s = jnp.asarray(np.random.default_rng(3).standard_normal((6, 5)) * 2)
-    np.testing.assert_allclose(jax.jit(module.log_softmax)(s), np.log(jax.jit(module.softmax)(s)),
-                               rtol=1e-12)
-    g = jnp.asarray(np.random.default_rng(4).standard_normal((6, 5)))
-    grad_a = jax.jit(jax.grad(lambda s: jnp.sum(module.log_softmax(s) * g)))(s)
-    grad_b = jax.jit(jax.grad(lambda s: jnp.sum(jnp.log(module.softmax(s)) * g)))(s)
+    s = _array(np.random.default_rng(3).standard_normal((6, 5)) * 2)
+    g = _array(np.random.default_rng(4).standard_normal((6, 5)))
+    log_p, p, grad_a, grad_b = _jit(lambda s: (
+        module.log_softmax(s), module.softmax(s),
+        jax.grad(lambda s: jnp.sum(module.log_softmax(s) * g))(s),
+        jax.grad(lambda s: jnp.sum(jnp.log(module.softmax(s)) * g))(s)))(s)
+    np.testing.assert_allclose(log_p, np.log(p), rtol=1e-12)
     np.testing.assert_allclose(grad_a, grad_b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_maxout_with_a_zero_piece_is_relu(module, x64):
     rng = np.random.default_rng(5)
-    x = jnp.asarray(rng.standard_normal((6, 2, 2)))
+    x = _array(rng.standard_normal((6, 2, 2)))
     w1 = rng.standard_normal((4, 3))
     b1 = rng.standard_normal((3,))
-    w = jnp.asarray(np.stack([w1, np.zeros_like(w1)]))
-    b = jnp.asarray(np.stack([b1, np.zeros_like(b1)]))
-    out = jax.jit(module.maxout)(x, w, b)
+    w = _array(np.stack([w1, np.zeros_like(w1)]))
+    b = _array(np.stack([b1, np.zeros_like(b1)]))
+    out, dw = _jit(lambda x, w, b: (module.maxout(x, w, b),
+                                    jax.grad(lambda w: jnp.sum(module.maxout(x, w, b)))(w)))(x, w, b)
     expected = np.maximum(np.asarray(x).reshape(6, 4) @ w1 + b1, 0)
     assert out.shape == (6, 3)
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
     # The gradient reaches only the live piece, and only where it wins.
-    dw = jax.jit(jax.grad(lambda w: jnp.sum(module.maxout(x, w, b))))(w)
     active = (expected > 0).astype(np.float64)
     np.testing.assert_allclose(dw[0], np.asarray(x).reshape(6, 4).T @ active, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(dw[1], np.asarray(x).reshape(6, 4).T @ (1 - active))
@@ -182,7 +204,7 @@ def test_maxout_takes_the_max_over_pieces(module):
     w = rng.standard_normal((3, 3, 2)).astype(np.float32)
     b = rng.standard_normal((3, 2)).astype(np.float32)
     pieces = np.einsum("nd,kdm->knm", x.astype(np.float64), w) + b[:, None, :]
-    np.testing.assert_allclose(module.maxout(x, w, b), pieces.max(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_jit(module.maxout)(x, w, b), pieces.max(0), rtol=1e-5, atol=1e-6)
 
 
 # -- kinks: automatic and hand-written gradients take the same subgradient -------------
@@ -194,22 +216,22 @@ def test_maxout_takes_the_max_over_pieces(module):
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("name,expected", [("relu", 0.0), ("leaky_relu", 0.01), ("elu", 1.0)])
 def test_derivative_at_zero_is_the_left_branch(module, name, expected):
-    x = jnp.array([-1.0, 0.0, 2.0], jnp.float32)
-    grad = jax.grad(lambda x: jnp.sum(getattr(module, name)(x)))(x)
+    x = _array([-1.0, 0.0, 2.0], np.float32)
+    grad = _jit(jax.grad(lambda x: jnp.sum(getattr(module, name)(x))))(x)
     left = {"relu": 0.0, "leaky_relu": 0.01, "elu": float(np.exp(-1.0))}[name]
     np.testing.assert_allclose(grad, [left, expected, 1.0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_relu_keeps_nan_and_zeroes_minus_inf(module):
-    out = module.relu(jnp.array([jnp.nan, -jnp.inf, jnp.inf], jnp.float32))
+    out = _jit(module.relu)(_array([np.nan, -np.inf, np.inf], np.float32))
     assert np.isnan(out[0]) and out[1] == 0 and out[2] == jnp.inf
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_maxout_tie_routes_the_gradient_to_the_first_piece(module):
-    x = jnp.zeros((2, 3), jnp.float32)  # every piece scores its bias, all equal: a tie
-    w = jnp.asarray(np.random.default_rng(0).standard_normal((3, 3, 4)), jnp.float32)
-    b = jnp.zeros((3, 4), jnp.float32)
-    db = jax.grad(lambda b: jnp.sum(module.maxout(x, w, b)), )(b)
-    np.testing.assert_array_equal(db, jnp.stack([jnp.full((4,), 2.0), jnp.zeros(4), jnp.zeros(4)]))
+    x = _array(np.zeros((2, 3)), np.float32)  # every piece scores its bias, all equal: a tie
+    w = _array(np.random.default_rng(0).standard_normal((3, 3, 4)), np.float32)
+    b = _array(np.zeros((3, 4)), np.float32)
+    db = _jit(jax.grad(lambda b: jnp.sum(module.maxout(x, w, b))))(b)
+    np.testing.assert_array_equal(db, np.stack([np.full((4,), 2.0), np.zeros(4), np.zeros(4)]))

@@ -18,12 +18,31 @@ import fdl
 CONVS = [pytest.param(fdl.nn.conv2d, id="nn"), pytest.param(fdl.manual.conv2d, id="manual")]
 
 
+# XLA's backend (LLVM) optimisations make CPU compilation of these programs about twice
+# as slow (most of all im2col's KH*KW strided slices), and they run once, on a few
+# hundred values. No fast-math at any level: the compared arithmetic stays IEEE, and the
+# tolerances below cover any reordering of sums.
+_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+
+
+def _jit(fn):
+    """``jax.jit(fn)``, compiled cheaply on CPU."""
+    return jax.jit(fn, compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
+
+
+def _array(values, dtype=None):
+    """``jnp.array(values, dtype)`` without compiling: ``jnp.asarray`` of host data
+    compiles a small program per shape and dtype, ``jax.device_put`` does not."""
+    return jax.device_put(np.asarray(values, dtype))
+
+
 def _rand(shape, seed, dtype=np.float32):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
 def _args(x_shape=(2, 7, 7, 3), w_shape=(3, 3, 3, 4), b_shape=(4,)):
-    return jnp.ones(x_shape), jnp.ones(w_shape), jnp.ones(b_shape)
+    # jnp.ones would compile a broadcast for every shape.
+    return tuple(_array(np.ones(shape, np.float32)) for shape in (x_shape, w_shape, b_shape))
 
 
 # -- bad input ------------------------------------------------------------------------
@@ -60,7 +79,7 @@ def test_conv2d_filter_that_cannot_be_applied(conv):
     with pytest.raises(ValueError, match=r"cannot apply a filter of size 3 .* stride 3"):
         conv(x, w, b, stride=3)
     with pytest.raises(ValueError, match=r"does not fit"):
-        conv(jnp.ones((1, 2, 2, 3)), w, b)
+        conv(np.ones((1, 2, 2, 3), np.float32), w, b)
 
 
 @pytest.mark.parametrize("conv", CONVS)
@@ -108,7 +127,7 @@ def test_conv2d_rejects_unknown_impl(conv):
 def test_conv2d_validation_runs_at_trace_time_under_jit(conv):
     x, w, b = _args()
     with pytest.raises(ValueError, match=r"^w has 2 input channels"):
-        jax.jit(conv)(x, jnp.ones((3, 3, 2, 4)), b)
+        jax.jit(conv)(x, np.ones((3, 3, 2, 4), np.float32), b)
     with pytest.raises(ValueError, match=r"cannot apply a filter"):
         jax.jit(functools.partial(conv, stride=3))(x, w, b)
 
@@ -165,6 +184,22 @@ def _expected_out(kernel, stride, padding):
     )
 
 
+_EXECUTABLES = {}
+
+
+def _compiled_once(jitted, *args):
+    """``jitted`` compiled for ``args`` -- or the executable of an earlier, identical
+    program: padding 0 and "VALID" lower to the same module, and so does "SAME" with the
+    explicit padding it resolves to. Compiling the same module again would give the same
+    executable; reusing it saves a quarter of the grid's compilations."""
+    lowered = jitted.lower(*args)
+    text = lowered.as_text()
+    if text not in _EXECUTABLES:
+        _EXECUTABLES[text] = lowered.compile(
+            compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
+    return _EXECUTABLES[text]
+
+
 @pytest.mark.parametrize(
     "kernel, stride, padding", list(itertools.product(KERNELS, STRIDES, PADDINGS)),
     ids=lambda v: str(v).replace(" ", ""),
@@ -186,10 +221,8 @@ def test_xla_and_im2col_agree_over_grid(kernel, stride, padding):
         with pytest.raises(ValueError, match=r"cannot apply a filter|does not fit"):
             fdl.nn.conv_output_size((H, W)[axis], kernel[axis], _pair(stride)[axis], pads[axis])
         return
-    # XLA's compile of the KH*KW strided slices dominates this test's runtime; a lower
-    # backend optimisation level halves it and leaves the compared arithmetic alone.
-    compiled = both.lower(x, w, b).compile(compiler_options={"xla_backend_optimization_level": 0})
-    out_xla, out_im2col = compiled(x, w, b)
+    # XLA's compile of the KH*KW strided slices dominates this test's runtime.
+    out_xla, out_im2col = _compiled_once(both, x, w, b)(x, w, b)
     assert out_xla.shape == (2,) + out_hw + (4,)
     assert out_im2col.shape == out_xla.shape
     # float32 sums of up to 75 products: differences are summation-order rounding.
@@ -212,15 +245,24 @@ def test_same_padding_gives_ceil_of_size_over_stride():
     assert not wrong, wrong
 
 
+@functools.lru_cache(maxsize=None)
+def _same_convs(size, kernel, stride):
+    """Both implementations' SAME convolution of one input, in one compiled program."""
+    x = _rand((1, size, size, 2), 3)
+    w = _rand((kernel, kernel, 2, 3), 4)
+    b = _rand((3,), 5)
+    outs = _jit(lambda x, w, b: {impl: fdl.nn.conv2d(x, w, b, stride=stride, padding="SAME", impl=impl)
+                                 for impl in ("xla", "im2col")})(x, w, b)
+    return x, w, b, outs
+
+
 @pytest.mark.parametrize("impl", ["xla", "im2col"])
 @pytest.mark.parametrize("size, kernel, stride", [(6, 1, 2), (8, 1, 3), (7, 2, 3), (9, 3, 3)])
 def test_conv2d_same_output_is_ceil_and_matches_reference(impl, size, kernel, stride):
     # Includes filters smaller than the stride, e.g. the 1x1 stride-2 projection of
     # residual networks: SAME must still give ceil(size / stride), as XLA's SAME does.
-    x = _rand((1, size, size, 2), 3)
-    w = _rand((kernel, kernel, 2, 3), 4)
-    b = _rand((3,), 5)
-    out = jax.jit(functools.partial(fdl.nn.conv2d, stride=stride, padding="SAME", impl=impl))(x, w, b)
+    x, w, b, outs = _same_convs(size, kernel, stride)
+    out = outs[impl]
     ho = math.ceil(size / stride)
     assert out.shape == (1, ho, ho, 3)
     np.testing.assert_allclose(out, ref.conv2d(x, w, b, stride, "SAME"), rtol=1e-5, atol=1e-5)
@@ -239,18 +281,21 @@ def test_one_by_one_conv_is_a_per_pixel_affine(impl, variant):
 @pytest.mark.parametrize("conv", CONVS)
 @pytest.mark.parametrize("impl", ["xla", "im2col"])
 def test_conv_is_linear_in_x_and_in_w(conv, impl, x64):
-    x1, x2 = (jnp.asarray(_rand((2, 6, 6, 2), s, np.float64)) for s in (9, 10))
-    w1, w2 = (jnp.asarray(_rand((3, 3, 2, 3), s, np.float64)) for s in (11, 12))
-    zero = jnp.zeros((3,))
-    f = jax.jit(functools.partial(conv, stride=1, padding=1, impl=impl))
+    x1, x2 = (_array(_rand((2, 6, 6, 2), s, np.float64)) for s in (9, 10))
+    w1, w2 = (_array(_rand((3, 3, 2, 3), s, np.float64)) for s in (11, 12))
     a, c = 1.7, -0.6
-    np.testing.assert_allclose(f(a * x1 + c * x2, w1, zero), a * f(x1, w1, zero) + c * f(x2, w1, zero),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(f(x1, a * w1 + c * w2, zero), a * f(x1, w1, zero) + c * f(x1, w2, zero),
-                               rtol=1e-12, atol=1e-12)
-    b = jnp.array([1.0, -2.0, 0.5])
-    np.testing.assert_allclose(f(x1, w1, b) - f(x1, w1, zero), np.broadcast_to(b, (2, 6, 6, 3)),
-                               rtol=1e-12, atol=1e-12)
+    b = _array([1.0, -2.0, 0.5])
+
+    @_jit  # every side of the three identities, in one compiled program
+    def sides(x1, x2, w1, w2, b):
+        f = functools.partial(conv, stride=1, padding=1, impl=impl)
+        zero = jnp.zeros((3,), b.dtype)
+        return [(f(a * x1 + c * x2, w1, zero), a * f(x1, w1, zero) + c * f(x2, w1, zero)),
+                (f(x1, a * w1 + c * w2, zero), a * f(x1, w1, zero) + c * f(x1, w2, zero)),
+                (f(x1, w1, b) - f(x1, w1, zero), jnp.broadcast_to(b, (2, 6, 6, 3)))]
+
+    for left, right in sides(x1, x2, w1, w2, b):
+        np.testing.assert_allclose(left, right, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -263,7 +308,13 @@ def test_im2col_shape_and_patches_times_filters_is_conv(kernel, stride, padding)
     w = _rand(kernel + (3, 5), 14)
     b = _rand((5,), 15)
     pads, out_hw = resolve_padding((6, 7), kernel, stride, padding)
-    cols = jax.jit(lambda x: fdl.nn.im2col(x, kernel, stride, pads, out_hw))(x)
+    # The patches, their product with the filters and the convolution: one program.
+    cols, product, conv = _jit(lambda x, w, b: (
+        fdl.nn.im2col(x, kernel, stride, pads, out_hw),
+        fdl.nn.im2col(x, kernel, stride, pads, out_hw).reshape(-1, kernel[0] * kernel[1] * 3)
+        @ w.reshape(kernel[0] * kernel[1] * 3, 5) + b,
+        fdl.nn.conv2d(x, w, b, stride=stride, padding=padding)))(x, w, b)
+    cols, product, conv = np.asarray(cols), np.asarray(product), np.asarray(conv)  # index on the host
     kh, kw = kernel
     assert cols.shape == (2,) + out_hw + (kh * kw * 3,)
     # Row layout: entry (p*KW + q)*C + c is xpad[n, i*S + p, j*S + q, c].
@@ -271,18 +322,16 @@ def test_im2col_shape_and_patches_times_filters_is_conv(kernel, stride, padding)
     i, j = out_hw[0] - 1, out_hw[1] - 1
     window = xp[1, i * stride[0]:i * stride[0] + kh, j * stride[1]:j * stride[1] + kw, :]
     np.testing.assert_array_equal(cols[1, i, j], window.reshape(-1))
-    product = cols.reshape(-1, kh * kw * 3) @ w.reshape(kh * kw * 3, 5) + b
-    conv = fdl.nn.conv2d(x, w, b, stride=stride, padding=padding)
     np.testing.assert_allclose(product.reshape(conv.shape), conv, rtol=1e-5, atol=1e-5)
 
 
 def _backward_case(dtype):
-    x = jnp.asarray(_rand((2, 7, 8, 3), 16, dtype))
-    w = jnp.asarray(_rand((3, 3, 3, 4), 17, dtype))
-    b = jnp.asarray(_rand((4,), 18, dtype))
-    dout = jnp.asarray(_rand((2, 4, 4, 4), 19, dtype))  # SAME, stride 2: ceil(7/2), ceil(8/2)
+    x = _array(_rand((2, 7, 8, 3), 16, dtype))
+    w = _array(_rand((3, 3, 3, 4), 17, dtype))
+    b = _array(_rand((4,), 18, dtype))
+    dout = _array(_rand((2, 4, 4, 4), 19, dtype))  # SAME, stride 2: ceil(7/2), ceil(8/2)
 
-    @jax.jit
+    @_jit
     def run(x, w, b, dout):
         out, cache = fdl.manual.conv2d_forward(x, w, b, stride=2, padding="SAME")
         manual = fdl.manual.conv2d_backward(dout, cache)
@@ -351,7 +400,7 @@ def test_auto_resolves_by_the_filters_input_channels():
     from fdl.nn._conv import choose_impl, resolve_impl
 
     for channels in (3, 32):
-        w = jnp.ones((3, 3, channels, 8))
+        w = np.ones((3, 3, channels, 8), np.float32)
         assert resolve_impl("auto", w) == choose_impl(channels)
         assert resolve_impl("xla", w) == "xla" and resolve_impl("im2col", w) == "im2col"
 
@@ -366,22 +415,25 @@ def test_auto_is_the_default_everywhere():
 
 @pytest.mark.parametrize("channels", [3, 8])  # one layer on each side of the threshold
 def test_auto_values_and_gradients_match_xla_and_finite_differences(channels, x64):
-    x = jnp.asarray(_rand((2, 6, 5, channels), 20, np.float64))
-    w = jnp.asarray(_rand((3, 3, channels, 4), 21, np.float64))
-    b = jnp.asarray(_rand((4,), 22, np.float64))
-    g = jnp.asarray(_rand((2, 3, 3, 4), 23, np.float64))  # SAME, stride 2: ceil(6/2), ceil(5/2)
+    x = _array(_rand((2, 6, 5, channels), 20, np.float64))
+    w = _array(_rand((3, 3, channels, 4), 21, np.float64))
+    b = _array(_rand((4,), 22, np.float64))
+    g = _array(_rand((2, 3, 3, 4), 23, np.float64))  # SAME, stride 2: ceil(6/2), ceil(5/2)
 
     def objective(impl):
         return lambda x, w, b: jnp.sum(
             fdl.nn.conv2d(x, w, b, stride=2, padding="SAME", impl=impl) * g)
 
-    grads = {impl: jax.jit(jax.grad(objective(impl), argnums=(0, 1, 2)))(x, w, b)
-             for impl in ("auto", "xla", "im2col")}
+    grads = _jit(lambda x, w, b: {impl: jax.grad(objective(impl), argnums=(0, 1, 2))(x, w, b)
+                                  for impl in ("auto", "xla", "im2col")})(x, w, b)
+    # The finite differences run a float64 convolution per probe, several seconds even
+    # fully optimised: this program keeps XLA's default options. Traced under one jit
+    # (numerical_gradient's own flattening would compile an op at a time).
+    numerical = jax.jit(lambda x, w, b: fdl.gradcheck.numerical_gradient(
+        lambda args: objective("auto")(*args), (x, w, b)))(x, w, b)
     for impl in ("auto", "im2col"):
         for got, want in zip(grads[impl], grads["xla"]):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    numerical = fdl.gradcheck.numerical_gradient(
-        lambda args: objective("auto")(*args), (x, w, b))
     for got, want in zip(grads["auto"], numerical):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
@@ -409,7 +461,7 @@ def test_conv2d_rejects_bad_per_side_padding(conv, padding, error, pattern):
 
 @pytest.mark.parametrize("conv", CONVS)
 def test_conv2d_per_side_padding_keeps_the_strict_rule_on_each_axis_total(conv):
-    x, w, b = jnp.ones((1, 14, 14, 1)), jnp.ones((7, 7, 1, 2)), jnp.ones(2)
+    x, w, b = _args((1, 14, 14, 1), (7, 7, 1, 2), (2,))
     # PyTorch's pad 3 on both sides floors (14 + 6 - 7) / 2; fdl refuses the dropped row.
     with pytest.raises(ValueError, match=r"to height 14 with stride 2 and padding \(3, 3\)"):
         conv(x, w, b, stride=2, padding=3)
@@ -442,7 +494,7 @@ def test_per_side_padding_equals_pytorch_floor_arithmetic(x_shape, kernel, strid
     expected = ref.conv2d(x, w, b, stride, torch_padding)
     convs = [functools.partial(fdl.nn.conv2d, impl="xla"),
              functools.partial(fdl.nn.conv2d, impl="im2col"), fdl.manual.conv2d]
-    outs = jax.jit(lambda x, w, b: [c(x, w, b, stride, padding) for c in convs])(x, w, b)
+    outs = _jit(lambda x, w, b: [c(x, w, b, stride, padding) for c in convs])(x, w, b)
     for out in outs:
         assert out.shape == expected.shape
         # float32 sums of up to 98 products of N(0, 1) values, in another order than NumPy's.

@@ -19,6 +19,23 @@ AVG_POOLS = [pytest.param(fdl.nn.avg_pool2d, id="nn-avg"),
 POOLS = MAX_POOLS + AVG_POOLS
 
 
+# XLA's backend (LLVM) optimisations make CPU compilation of these programs about twice
+# as slow, and they run once, on a few hundred values. No fast-math at any level: the
+# compared arithmetic stays IEEE; the tolerances below cover any reordering of sums.
+_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+
+
+def _jit(fn):
+    """``jax.jit(fn)``, compiled cheaply on CPU."""
+    return jax.jit(fn, compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
+
+
+def _array(values, dtype=None):
+    """``jnp.array(values, dtype)`` without compiling: ``jnp.asarray`` of host data
+    compiles a small program per shape and dtype, ``jax.device_put`` does not."""
+    return jax.device_put(np.asarray(values, dtype))
+
+
 def _distinct(shape, seed=0):
     """Random values with no ties (a permutation, scaled), so every argmax is unique."""
     rng = np.random.default_rng(seed)
@@ -26,12 +43,16 @@ def _distinct(shape, seed=0):
 
 
 def _grad_of_sum(pool, x, size, stride):
-    return jax.jit(jax.grad(lambda x: jnp.sum(pool(x, size, stride))))(x)
+    return _jit(jax.grad(lambda x: jnp.sum(pool(x, size, stride))))(x)
 
 
 def _grads_of_sum(pools, x, size, stride):
     """The gradients of several poolings, compiled as one program."""
-    return jax.jit(lambda x: [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride)))(x) for p in pools])(x)
+    return _jit(lambda x: [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride)))(x) for p in pools])(x)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else v
 
 
 def _window_counts(h, w, size, stride):
@@ -50,13 +71,13 @@ def _window_counts(h, w, size, stride):
 @pytest.mark.parametrize("shape", [(4, 4, 3), (4, 4), (1, 1, 4, 4, 3)])
 def test_pool_rejects_wrong_rank(pool, shape):
     with pytest.raises(ValueError, match=r"^x must have rank 4"):
-        pool(jnp.ones(shape))
+        pool(np.ones(shape, np.float32))
 
 
 @pytest.mark.parametrize("pool", POOLS)
 def test_pool_rejects_integer_input(pool):
     with pytest.raises(TypeError, match=r"^x must have a floating dtype"):
-        pool(jnp.ones((1, 4, 4, 1), jnp.int32))
+        pool(_array(np.ones((1, 4, 4, 1)), np.int32))
 
 
 @pytest.mark.parametrize("pool", POOLS)
@@ -66,7 +87,7 @@ def test_pool_rejects_integer_input(pool):
 ])
 def test_pool_rejects_non_positive_size_or_stride(pool, name, kwargs):
     with pytest.raises(ValueError, match=rf"^{name} must be >= 1"):
-        pool(jnp.ones((1, 4, 4, 1)), **kwargs)
+        pool(_array(np.ones((1, 4, 4, 1))), **kwargs)
 
 
 @pytest.mark.parametrize("pool", POOLS)
@@ -76,17 +97,17 @@ def test_pool_rejects_non_positive_size_or_stride(pool, name, kwargs):
 ])
 def test_pool_rejects_size_or_stride_of_wrong_type(pool, name, kwargs):
     with pytest.raises(TypeError, match=rf"^{name} must be an int or a pair of ints"):
-        pool(jnp.ones((1, 4, 4, 1)), **kwargs)
+        pool(_array(np.ones((1, 4, 4, 1))), **kwargs)
 
 
 @pytest.mark.parametrize("pool", POOLS)
 def test_pool_window_that_cannot_tile(pool):
     with pytest.raises(ValueError, match=r"cannot apply a filter of size 3 .* stride 3"):
-        pool(jnp.ones((1, 7, 7, 1)), 3, 3)
+        pool(_array(np.ones((1, 7, 7, 1))), 3, 3)
     with pytest.raises(ValueError, match=r"does not fit"):
-        pool(jnp.ones((1, 2, 5, 1)), 3, 1)
+        pool(_array(np.ones((1, 2, 5, 1))), 3, 1)
     with pytest.raises(ValueError, match=r"cannot apply a filter"):
-        jax.jit(functools.partial(pool, size=3, stride=3))(jnp.ones((1, 7, 7, 1)))
+        jax.jit(functools.partial(pool, size=3, stride=3))(np.ones((1, 7, 7, 1), np.float32))
 
 
 # -- gradients --------------------------------------------------------------------------
@@ -109,7 +130,7 @@ def test_max_pool_gradient_routes_to_argmax_only(pool, size):
 
 @pytest.mark.parametrize("pool", MAX_POOLS)
 def test_max_pool_gradient_with_ties_still_sums_to_one_per_window(pool):
-    x = jnp.ones((1, 4, 4, 2))
+    x = np.ones((1, 4, 4, 2), np.float32)
     grad = np.asarray(_grad_of_sum(pool, x, 2, 2))
     np.testing.assert_array_equal(grad.reshape(1, 2, 2, 2, 2, 2).sum(axis=(2, 4)), 1.0)
 
@@ -117,8 +138,8 @@ def test_max_pool_gradient_with_ties_still_sums_to_one_per_window(pool):
 @pytest.mark.parametrize("pool", MAX_POOLS)
 def test_max_pool_gradient_scales_with_upstream(pool):
     x = _distinct((1, 4, 4, 1), seed=1)
-    g = jnp.array([[2.0, -3.0], [0.5, 7.0]]).reshape(1, 2, 2, 1)
-    grad = jax.jit(jax.grad(lambda x: jnp.sum(pool(x) * g)))(x)
+    g = np.array([[2.0, -3.0], [0.5, 7.0]], np.float32).reshape(1, 2, 2, 1)
+    grad = _jit(jax.grad(lambda x: jnp.sum(pool(x) * g)))(x)
     xw = x.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 2, 4)
     expected = np.zeros((2, 2, 4))
     for i in range(2):
@@ -168,23 +189,24 @@ def test_max_pool_overlapping_windows_accumulate(size, stride):
 @pytest.mark.parametrize("pool", POOLS)
 def test_pair_size_and_stride_shapes_and_values(pool):
     x = _distinct((2, 4, 9, 3))
-    out = jax.jit(functools.partial(pool, size=(2, 3), stride=(2, 3)))(x)
+    # An int is the same as the pair (int, int); one program for both checks.
+    out, by_int, by_pair = _jit(lambda x, x8: (pool(x, size=(2, 3), stride=(2, 3)),
+                                               pool(x8, 2, 2), pool(x8, (2, 2), (2, 2))))(
+        x, x[:, :, :8])
     assert out.shape == (2, 2, 3, 3)
     windows = x.reshape(2, 2, 2, 3, 3, 3).astype(np.float64)
     reduce = np.max if "max" in pool.__name__ else np.mean
     np.testing.assert_allclose(out, reduce(windows, axis=(2, 4)), rtol=1e-6)
-    # An int is the same as the pair (int, int).
-    f = jax.jit(lambda x: (pool(x, 2, 2), pool(x, (2, 2), (2, 2))))
-    np.testing.assert_array_equal(*f(x[:, :, :8]))
+    np.testing.assert_array_equal(by_int, by_pair)
 
 
 @pytest.mark.parametrize("pool", POOLS)
 def test_pool_is_per_channel(pool):
     x = _distinct((1, 4, 4, 3))
-    out = jax.jit(pool)(x)
+    out, *singles = _jit(lambda x: [pool(x)] + [pool(x[..., c:c + 1]) for c in range(3)])(x)
     for c in range(3):
         # rtol: the vectorised reduction may sum a window in a different order.
-        np.testing.assert_allclose(out[..., c:c + 1], jax.jit(pool)(x[..., c:c + 1]), rtol=1e-6)
+        np.testing.assert_allclose(out[..., c:c + 1], singles[c], rtol=1e-6)
 
 
 # -- the strided-slice formulation against lax.reduce_window ----------------------------
@@ -209,50 +231,77 @@ def _shape_for(size, stride, n=2, c=3):
     return (n, kh + 2 * sh, kw + 2 * sw, c)
 
 
-def _pooled_and_reference(kind, x, size, stride):
-    """fdl.nn's and fdl.manual's pool of ``x`` and reduce_window's, in one compiled program."""
-    pools = ((fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max"
-             else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d))
-    return jax.jit(lambda x: [p(x, size, stride) for p in pools]
-                   + [_reference(kind, x, size, stride)])(x)
+_POOLS_OF = {"max": (fdl.nn.max_pool2d, fdl.manual.max_pool2d),
+             "avg": (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d)}
+DTYPES = (jnp.bfloat16, jnp.float32, jnp.float64)
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_program(size, stride):
+    """For each input of a list (one per dtype) and each kind, fdl.nn's and fdl.manual's
+    pools and reduce_window's: one compiled program per window, shared by the max and the
+    average tests."""
+    def one(x):
+        return {kind: ([p(x, size, stride) for p in pools], _reference(kind, x, size, stride))
+                for kind, pools in _POOLS_OF.items()}
+    return _jit(lambda xs: [one(x) for x in xs])
 
 
 @pytest.mark.parametrize("size, stride", SIZE_STRIDES)
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32, jnp.float64])
-def test_max_pool_forward_equals_reduce_window_exactly(size, stride, dtype, x64):
-    x = jnp.asarray(np.random.default_rng(5).standard_normal(_shape_for(size, stride)), dtype)
-    *outs, expected = _pooled_and_reference("max", x, size, stride)
-    for out in outs:
-        assert out.dtype == dtype
-        np.testing.assert_array_equal(out, expected)
+def test_max_pool_forward_equals_reduce_window_exactly(size, stride, x64):
+    x = np.random.default_rng(5).standard_normal(_shape_for(size, stride))
+    results = _forward_program(size, stride)([x.astype(dtype) for dtype in DTYPES])
+    for dtype, result in zip(DTYPES, results):
+        outs, expected = result["max"]
+        for out in outs:
+            assert out.dtype == dtype
+            np.testing.assert_array_equal(out, expected)
 
 
 @pytest.mark.parametrize("size, stride", SIZE_STRIDES)
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32, jnp.float64])
-def test_avg_pool_forward_matches_reduce_window(size, stride, dtype, x64):
-    x = jnp.asarray(np.random.default_rng(6).standard_normal(_shape_for(size, stride)), dtype)
-    # The window sum may be added in a different order: a few ulps of the dtype relative
-    # to the summands (inputs ~N(0, 1)), so the floor is absolute as well: a mean near
-    # zero has no relative accuracy to speak of (one float32 case had |mean| ~ 1e-8).
-    eps = float(jnp.finfo(dtype).eps)
-    tol = {"rtol": 8 * eps, "atol": 8 * eps}
-    *outs, expected = _pooled_and_reference("avg", x, size, stride)
-    for out in outs:
-        assert out.dtype == dtype
-        np.testing.assert_allclose(np.asarray(out, np.float64), np.asarray(expected, np.float64),
-                                   **tol)
+def test_avg_pool_forward_matches_reduce_window(size, stride, x64):
+    x = np.random.default_rng(6).standard_normal(_shape_for(size, stride))
+    results = _forward_program(size, stride)([x.astype(dtype) for dtype in DTYPES])
+    for dtype, result in zip(DTYPES, results):
+        # The window sum may be added in a different order: a few ulps of the dtype
+        # relative to the summands (inputs ~N(0, 1)), so the floor is absolute as well: a
+        # mean near zero has no relative accuracy to speak of (one float32 case had
+        # |mean| ~ 1e-8).
+        eps = float(jnp.finfo(dtype).eps)
+        tol = {"rtol": 8 * eps, "atol": 8 * eps}
+        outs, expected = result["avg"]
+        for out in outs:
+            assert out.dtype == dtype
+            np.testing.assert_allclose(np.asarray(out, np.float64),
+                                       np.asarray(expected, np.float64), **tol)
+
+
+@functools.lru_cache(maxsize=None)
+def _gradient_program(size, stride):
+    """``program(x, g)``: for max and average pooling (``g[kind]``), the gradients of
+    ``sum(pool(x) * g)`` by reduce_window's VJP, fdl.nn and fdl.manual. One compiled
+    program per window, shared by the gradient and the tie tests."""
+    def grads(kind, x, g):
+        reference = lambda x, size, stride: _reference(kind, x, size, stride)  # noqa: E731
+        return [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride) * g))(x)
+                for p in (reference, *_POOLS_OF[kind])]
+    return _jit(lambda x, g: {kind: grads(kind, x, g[kind]) for kind in _POOLS_OF})
+
+
+def _upstream(size, stride, seed):
+    """Random output gradients for both kinds, shaped like the pool of a
+    ``_shape_for(size, stride)`` input (no compilation: ``eval_shape`` only traces)."""
+    out = jax.eval_shape(lambda x: _reference("max", x, size, stride),
+                         jax.ShapeDtypeStruct(_shape_for(size, stride), jnp.float32)).shape
+    rng = np.random.default_rng(seed)
+    return {kind: rng.standard_normal(out).astype(np.float32) for kind in _POOLS_OF}
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("size, stride", SIZE_STRIDES)
 def test_pool_gradient_equals_reduce_window_gradient(kind, size, stride):
     x = _distinct(_shape_for(size, stride), seed=7)
-    g = np.random.default_rng(8).standard_normal(_reference(kind, x, size, stride).shape).astype(np.float32)
-    pools = ((fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max"
-             else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d))
-    reference = lambda x, size, stride: _reference(kind, x, size, stride)  # noqa: E731
-    loss = lambda p: (lambda x: jnp.sum(p(x, size, stride) * g))  # noqa: E731
-    ref, *grads = jax.jit(lambda x: [jax.grad(loss(p))(x) for p in (reference, *pools)])(x)
+    ref, *grads = _gradient_program(size, stride)(x, _upstream(size, stride, seed=8))[kind]
     for grad in grads:
         # atol: where windows overlap, a pixel's gradient is a sum of several O(1)
         # upstream values, added in a different order than reduce_window's VJP (float32
@@ -263,69 +312,86 @@ def test_pool_gradient_equals_reduce_window_gradient(kind, size, stride):
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 1), ((3, 2), (2, 3))])
 def test_pool_gradient_matches_finite_differences_float64(kind, size, stride, x64):
-    x = jnp.asarray(_distinct(_shape_for(size, stride, n=1, c=2), seed=9), jnp.float64)
+    x = _distinct(_shape_for(size, stride, n=1, c=2), seed=9).astype(np.float64)
     pool = fdl.nn.max_pool2d if kind == "max" else fdl.nn.avg_pool2d
-    g = jnp.asarray(np.random.default_rng(10).standard_normal(pool(x, size, stride).shape))
-    f = jax.jit(lambda x: jnp.sum(pool(x, size, stride) * g))
-    grad = np.asarray(jax.grad(f)(x))
+    out_shape = jax.eval_shape(lambda x: pool(x, size, stride), x).shape
+    g = np.random.default_rng(10).standard_normal(out_shape)
+    f = lambda x: jnp.sum(pool(x, size, stride) * g)  # noqa: E731
     eps = 1e-6  # distinct values are 1/7 apart, so a step this small crosses no kink
-    numeric = np.zeros(x.size)
-    for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = eps
-        e = jnp.asarray(e.reshape(x.shape))
-        numeric[k] = (f(x + e) - f(x - e)) / (2 * eps)
-    np.testing.assert_allclose(grad.ravel(), numeric, rtol=1e-6, atol=1e-8)
+    steps = (eps * np.eye(x.size)).reshape((x.size,) + x.shape)
+    # The gradient and every central difference (one per input entry, vmapped) in one
+    # compiled program.
+    grad, numeric = _jit(lambda x: (
+        jax.grad(f)(x), jax.vmap(lambda e: (f(x + e) - f(x - e)) / (2 * eps))(steps)))(x)
+    np.testing.assert_allclose(np.asarray(grad).ravel(), numeric, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), (3, 1), ((2, 3), (1, 2))])
+@pytest.mark.parametrize("size, stride", SIZE_STRIDES)
 def test_max_pool_ties_go_to_first_maximum_in_row_major_order(size, stride):
     """The documented tie rule, for fdl.nn, fdl.manual and reduce_window's own VJP alike."""
-    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
-    (kh, kw), (sh, sw) = pair(size), pair(stride)
-    shape = _shape_for(size, stride, n=2, c=2)
+    (kh, kw), (sh, sw) = _pair(size), _pair(stride)
+    shape = _shape_for(size, stride)
+    n, _, _, c = shape
     # Few distinct values: many windows hold their maximum more than once.
     x = np.random.default_rng(11).integers(0, 3, shape).astype(np.float32)
-    ho, wo = (shape[1] - kh) // sh + 1, (shape[2] - kw) // sw + 1
-    g = np.random.default_rng(12).standard_normal((2, ho, wo, 2)).astype(np.float32)
+    g = _upstream(size, stride, seed=12)
+    ho, wo = g["max"].shape[1:3]
     expected = np.zeros(shape, np.float32)
-    for n in range(2):
-        for c in range(2):
+    for b in range(n):
+        for k in range(c):
             for i in range(ho):
                 for j in range(wo):
-                    window = x[n, i * sh:i * sh + kh, j * sw:j * sw + kw, c]
+                    window = x[b, i * sh:i * sh + kh, j * sw:j * sw + kw, k]
                     p, q = np.unravel_index(np.argmax(window), window.shape)  # first max, row-major
-                    expected[n, i * sh + p, j * sw + q, c] += g[n, i, j, c]
-    reference = lambda x, size, stride: _reference("max", x, size, stride)  # noqa: E731
-    pools = (fdl.nn.max_pool2d, fdl.manual.max_pool2d, reference)
-    grads = jax.jit(
-        lambda x: [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride) * g))(x) for p in pools])(x)
-    for grad in grads:
+                    expected[b, i * sh + p, j * sw + q, k] += g["max"][b, i, j, k]
+    for grad in _gradient_program(size, stride)(x, g)["max"]:  # reduce_window, nn, manual
         np.testing.assert_allclose(grad, expected, rtol=1e-6)
+
+
+@functools.lru_cache(maxsize=None)
+def _gradients_in(dtype):
+    """Every pool's gradient for two windows, of one input in ``dtype``: one compiled
+    program for all the parametrisations of the test below."""
+    pools = [p.values[0] for p in POOLS]
+
+    def program(x):
+        return [[jax.grad(lambda x, p=p, size=size, stride=stride: jnp.sum(
+                    p(x, size, stride).astype(jnp.float32)))(x)
+                 for size, stride in [(2, 2), (2, 1)]] for p in pools]
+    return dict(zip(pools, _jit(program)(_distinct((1, 4, 6, 2)).astype(dtype))))
 
 
 @pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float64])
 def test_pool_gradient_keeps_dtype(pool, dtype, x64):
-    x = jnp.asarray(_distinct((1, 4, 6, 2)), dtype)
-    for size, stride in [(2, 2), (2, 1)]:
-        grad = jax.jit(jax.grad(
-            lambda x, size=size, stride=stride: jnp.sum(pool(x, size, stride).astype(jnp.float32))))(x)
+    for grad in _gradients_in(dtype)[pool]:
         assert grad.dtype == dtype
+
+
+@functools.lru_cache(maxsize=None)
+def _vmapped_and_looped(size, stride):
+    """For every pool, ``value_and_grad`` of ``sum(pool(x) ** 2)`` over a batch of inputs:
+    vmapped, and one input at a time (``lax.map``: a loop around the unbatched program).
+    One compiled program per window."""
+    pools = [p.values[0] for p in POOLS]
+
+    def program(x):
+        results = []
+        for pool in pools:
+            loss = lambda x, pool=pool: jnp.sum(pool(x, size, stride) ** 2)  # noqa: E731
+            results.append((jax.vmap(jax.value_and_grad(loss))(x),
+                            jax.lax.map(jax.value_and_grad(loss), x)))
+        return results
+    return dict(zip(pools, _jit(program)(_distinct((3, 2, 6, 6, 2), seed=13))))
 
 
 @pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 1)])
 def test_pool_under_vmap_matches_batch(pool, size, stride):
-    x = _distinct((3, 2, 6, 6, 2), seed=13)
-    f = lambda x: pool(x, size, stride)  # noqa: E731
-    loss = lambda x: jnp.sum(f(x) ** 2)  # noqa: E731
-    out, grad = jax.jit(jax.vmap(jax.value_and_grad(loss)))(x)
-    single = jax.jit(jax.value_and_grad(loss))  # one compilation for the three examples
+    (out, grad), (out_single, grad_single) = _vmapped_and_looped(size, stride)[pool]
     for k in range(3):
-        out_k, grad_k = single(x[k])
-        np.testing.assert_allclose(out[k], out_k, rtol=1e-6)
-        np.testing.assert_allclose(grad[k], grad_k, rtol=1e-6)
+        np.testing.assert_allclose(out[k], out_single[k], rtol=1e-6)
+        np.testing.assert_allclose(grad[k], grad_single[k], rtol=1e-6)
 
 
 # -- padding -------------------------------------------------------------------------------
@@ -348,7 +414,7 @@ def test_pool_under_vmap_matches_batch(pool, size, stride):
 ])
 def test_pool_rejects_bad_padding(pool, kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
-        pool(jnp.ones((1, 6, 6, 1)), **kwargs)
+        pool(_array(np.ones((1, 6, 6, 1))), **kwargs)
 
 
 def _ceil_mode_max_pool(x, size, stride):
@@ -364,19 +430,19 @@ def _ceil_mode_max_pool(x, size, stride):
     return out
 
 
-def _padded_pools(x, size, stride, padding, kind="max", g=None):
-    """fdl.nn's and fdl.manual's pools (and their gradients of ``sum(out * g)``) in one
-    compiled program."""
-    pools = ((fdl.nn.max_pool2d, fdl.manual.max_pool2d) if kind == "max"
-             else (fdl.nn.avg_pool2d, fdl.manual.avg_pool2d))
+def _padded_pools(x, size, stride, padding, kind="max", g=None, extra=None):
+    """fdl.nn's and fdl.manual's pools (and their gradients of ``sum(out * g)``, and
+    ``extra(x)`` if given) in one compiled program."""
+    pools = _POOLS_OF[kind]
 
     def program(x):
         outs = [p(x, size, stride, padding) for p in pools]
         if g is None:
             return outs
-        return outs, [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride, padding) * g))(x)
-                      for p in pools]
-    return jax.jit(program)(x)
+        grads = [jax.grad(lambda x, p=p: jnp.sum(p(x, size, stride, padding) * g))(x)
+                 for p in pools]
+        return outs, grads, None if extra is None else extra(x)
+    return _jit(program)(x)
 
 
 @pytest.mark.parametrize("shape", [(1, 6, 6, 2), (2, 8, 10, 1)])
@@ -397,10 +463,6 @@ def test_resnet_max_pool_3x3_s2_p1_equals_pytorch_floor(shape, padding):
     expected = ref.max_pool2d(x, 3, 2, 1)  # -inf borders of 1, output size floored
     for out in _padded_pools(x, 3, 2, padding):
         np.testing.assert_array_equal(out, expected)
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else v
 
 
 @pytest.mark.parametrize("shape, size, stride, padding", [
@@ -427,8 +489,8 @@ def test_padded_max_pool_gradient_never_reaches_the_padding(shape, size, stride,
     np.testing.assert_allclose(inside.sum(), g.sum(), rtol=1e-5, atol=1e-5)  # float32 sums
     reduce_window = lambda x: jax.lax.reduce_window(  # noqa: E731
         x, -jnp.inf, jax.lax.max, (1, kh, kw, 1), (1, sh, sw, 1), ((0, 0), *pads, (0, 0)))
-    by_reduce_window = jax.jit(jax.grad(lambda x: jnp.sum(reduce_window(x) * g)))(x)
-    outs, grads = _padded_pools(x, size, stride, padding, g=g)
+    outs, grads, by_reduce_window = _padded_pools(
+        x, size, stride, padding, g=g, extra=jax.grad(lambda x: jnp.sum(reduce_window(x) * g)))
     for out in outs:
         np.testing.assert_array_equal(out, ref.max_pool2d(x, size, stride, pads))
     for grad in [*grads, by_reduce_window]:
@@ -449,7 +511,10 @@ def test_padded_avg_pool_counts_the_padding_in_the_divisor(shape, size, stride, 
         for j in range(wo):
             counts[i * sh:i * sh + kh, j * sw:j * sw + kw] += 1
     inside = counts[pads[0][0]:pads[0][0] + shape[1], pads[1][0]:pads[1][0] + shape[2]]
-    outs, grads = _padded_pools(x, size, stride, padding, kind="avg", g=g)
+    # A corner window of ones overlapping the padding averages to (covered pixels) / area.
+    corner_of_ones = lambda x: fdl.nn.avg_pool2d(jnp.ones_like(x), size, stride, padding)[0, 0, 0, 0]  # noqa: E731
+    outs, grads, corner = _padded_pools(x, size, stride, padding, kind="avg", g=g,
+                                        extra=corner_of_ones)
     for out in outs:
         # rtol: float32 window sums in another order than the float64 reference.
         np.testing.assert_allclose(out, ref.avg_pool2d(x, size, stride, pads), rtol=1e-5,
@@ -457,15 +522,13 @@ def test_padded_avg_pool_counts_the_padding_in_the_divisor(shape, size, stride, 
     for grad in grads:
         np.testing.assert_allclose(grad, np.broadcast_to(inside[None, :, :, None] / (kh * kw),
                                                          shape), rtol=1e-6)
-    # A corner window of ones overlapping the padding averages to (covered pixels) / area.
-    corner = fdl.nn.avg_pool2d(jnp.ones(shape), size, stride, padding)[0, 0, 0, 0]
     covered = (kh - pads[0][0]) * (kw - pads[1][0])
     np.testing.assert_allclose(corner, covered / (kh * kw), rtol=1e-6)
 
 
 @pytest.mark.parametrize("pool", POOLS)
 def test_unpadded_pool_emits_no_pad_and_padded_one_does(pool):
-    x = jnp.ones((1, 6, 6, 1))
+    x = np.ones((1, 6, 6, 1), np.float32)
     assert " pad[" not in str(jax.make_jaxpr(lambda x: pool(x, 2, 2))(x))
     assert " pad[" not in str(jax.make_jaxpr(lambda x: pool(x, 2, 2, ((0, 0), (0, 0))))(x))
     assert " pad[" in str(jax.make_jaxpr(lambda x: pool(x, 3, 2, ((0, 1), (0, 1))))(x))
