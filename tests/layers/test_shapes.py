@@ -46,11 +46,31 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("make, input_shape", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_output_shape_matches_apply(make, input_shape):
+def _case_inputs(make, input_shape):
     layer = make()
     params, state = layer.init(jax.random.key(0), input_shape)
     x = np.random.default_rng(1).standard_normal((3,) + input_shape).astype(np.float32)
+    return layer, params, state, x
+
+
+@functools.lru_cache(maxsize=None)
+def _trained_runs():
+    """Every case's layer applied in training mode (the mode that uses the key and the
+    state) to its input, all in one compiled program: one per case compiled 29."""
+    cases = [_case_inputs(make, input_shape) for _, make, input_shape in CASES]
+
+    def run_all(inputs, key):
+        return [layer.apply(params, state, x, train=True, key=key)
+                for (layer, *_), (params, state, x) in zip(cases, inputs)]  # fmt: skip
+
+    inputs = [case[1:] for case in cases]
+    outputs = jax.device_get(jax.jit(run_all)(inputs, jax.random.key(2)))
+    return dict(zip([c[0] for c in CASES], outputs))
+
+
+@pytest.mark.parametrize("case, make, input_shape", CASES, ids=[c[0] for c in CASES])
+def test_output_shape_matches_apply(case, make, input_shape):
+    layer, params, state, x = _case_inputs(make, input_shape)
     key = jax.random.key(2)
     expected = layer.output_shape(input_shape)
     assert isinstance(expected, tuple)
@@ -59,13 +79,13 @@ def test_output_shape_matches_apply(make, input_shape):
         return layer.apply(params, state, x, train=train, key=key)
 
     # The analytic shape is what JAX infers without running anything, in both modes
-    # (tracing only: no compilation, which is what makes 25 cases cheap).
+    # (tracing only: no compilation, which is what makes 29 cases cheap).
     for train in (False, True):
         out, new_state = jax.eval_shape(functools.partial(run, train=train), params, state, x, key)
         assert out.shape == (3,) + expected, train
         assert jax.tree.structure(new_state) == jax.tree.structure(state), train
-    # One real (compiled) run in training mode, the one that uses the key and the state.
-    out, new_state = jax.jit(functools.partial(run, train=True))(params, state, x, key)
+    # One real (compiled) run in training mode, shared by all cases.
+    out, new_state = _trained_runs()[case]
     assert out.shape == (3,) + expected
     assert jax.tree.structure(new_state) == jax.tree.structure(state)
     assert np.all(np.isfinite(out))
@@ -109,7 +129,9 @@ def test_padding_and_bias_in_layer_names(make, name):
 
 def test_init_dtype_float64(x64):
     model = L.serial(L.Conv(3, 3), L.BatchNorm(), L.Flatten(), L.Dense(5))
-    params, state = model.init(jax.random.key(0), (4, 4, 2), jnp.float64)
+    # The dtypes are fixed when init is traced: traced only, nothing is compiled (eagerly,
+    # every float64 random draw would compile its own programs).
+    params, state = jax.eval_shape(lambda: model.init(jax.random.key(0), (4, 4, 2), jnp.float64))
     assert {leaf.dtype for leaf in jax.tree.leaves((params, state))} == {jnp.dtype("float64")}
 
 
@@ -117,18 +139,19 @@ def test_layer_is_hashable_and_static_under_jit():
     model = L.serial(L.Dense(5), L.Relu(), L.Dense(5))
     assert hash(model) == hash(model) and model == model
     params, state = model.init(jax.random.key(0), (8,))
-    x = jnp.ones((2, 8))
+    x = np.ones((2, 8), np.float32)
 
     @jax.jit
     def closed(params, state, x):
         return model.apply(params, state, x)[0]
 
     static = jax.jit(lambda m, p, s, x: m.apply(p, s, x)[0], static_argnums=0)
-    np.testing.assert_allclose(closed(params, state, x), static(model, params, state, x),
-                               rtol=1e-6)
+    expected = closed(params, state, x)
+    np.testing.assert_allclose(expected, static(model, params, state, x), rtol=1e-6)
+    # (Compared with the closed-over program rather than an eager apply, whose every op
+    # would compile on its own.)
     applied = jax.jit(model.apply, static_argnames="train")
-    np.testing.assert_allclose(applied(params, state, x, train=True)[0],
-                               model.apply(params, state, x)[0], rtol=1e-6)
+    np.testing.assert_allclose(applied(params, state, x, train=True)[0], expected, rtol=1e-6)
 
 
 def test_serial_accepts_a_hand_written_layer():
@@ -141,6 +164,6 @@ def test_serial_accepts_a_hand_written_layer():
     )
     model = L.serial(L.Flatten(), double)
     params, state = model.init(jax.random.key(0), (2, 2))
-    out, _ = model.apply(params, state, jnp.ones((3, 2, 2)))
+    out, _ = model.apply(params, state, np.ones((3, 2, 2), np.float32))
     np.testing.assert_array_equal(out, 2.0)
     assert repr(model) == "serial(Flatten, Double)"
