@@ -247,7 +247,9 @@ def check_overfit_small_subset(model, data, loss, optimizer, key, *, n=20, epoch
             f"check_overfit_small_subset: n must be an int in [1, {len(y)}], got {n!r}"
         )
     subset_key, fit_key = jax.random.split(key)
-    rows = jax.random.permutation(subset_key, len(y))[:n]
+    # fit's jitted permutation (one program per data-set size, shared with fit's epochs)
+    # rather than jax.random.permutation's eager ops, each compiled on its own.
+    rows = _steps.permutation(subset_key, len(y))[:n]
     subset = (x[rows], y[rows])
     try:
         params, state, history = fit(

@@ -7,15 +7,31 @@ import jax
 import numpy as np
 import pytest
 
-from fdl import data, init, losses, manual, models, optim, train
+from fdl import data, losses, manual, models, optim, train
 
 CE = losses.softmax_cross_entropy
+
+# The tests of failing checks use test_all_checks_pass_on_digits' MLP with Adam (the
+# learning rate is traced, so every rate shares one compiled epoch), and give it the
+# weights they need through the checks' params= rather than a model of their own: one
+# model's programs serve them all.
+MLP = models.mlp([100], 10)
 
 
 @pytest.fixture(scope="module")
 def digits_train():
     splits = data.load_digits()
     return splits.train.x, splits.train.y
+
+
+def _mlp_params(digits_train, key, weights):
+    """``MLP``'s initial params and state as the checks derive them from ``key``, each
+    weight matrix ``w`` replaced by ``weights(w)`` (a NumPy array: nothing to compile)."""
+    x, _ = digits_train
+    params, state = MLP.init(jax.random.split(key)[0], x.shape[1:])
+    params = tuple({k: (weights(v) if k == "w" else v) for k, v in layer.items()}
+                   for layer in params)
+    return params, state
 
 
 def test_expected_initial_loss_values():
@@ -52,7 +68,7 @@ def test_expected_initial_loss_bad_arguments():
 
 @pytest.mark.parametrize("name, model, loss", [
     ("linear-svm", models.linear(10), losses.svm),
-    ("mlp", models.mlp([100], 10), CE),
+    ("mlp", MLP, CE),
     ("convnet", models.convnet(((4,),), hidden=(16,), num_classes=10), CE),  # small: cheap to compile
 ])
 def test_all_checks_pass_on_digits(digits_train, name, model, loss):
@@ -75,50 +91,54 @@ def test_small_weights_start_at_ln_c(digits_train):
 
 
 def test_huge_initialisation_fails_the_initial_loss_check(digits_train):
-    huge = functools.partial(init.normal, std=1.0)
-    model = models.mlp([100], 10, w_init=huge)
-    result = train.check_initial_loss(model, digits_train, CE, jax.random.key(0))
+    # Every weight drawn from N(0, 1), as init.normal(std=1.0) would.
+    rng = np.random.default_rng(0)
+    params, state = _mlp_params(digits_train, jax.random.key(0),
+                                lambda w: rng.standard_normal(w.shape).astype(w.dtype))
+    result = train.check_initial_loss(MLP, digits_train, CE, jax.random.key(0),
+                                      params=params, state=state)
     assert not result.passed
     assert result.measured > 5 * math.log(10)
     assert "initialise the weights smaller" in result.message
     # The same model still has weights to penalise.
     assert train.check_regularization_raises_loss(
-        model, digits_train, CE, jax.random.key(0)).passed
+        MLP, digits_train, CE, jax.random.key(0), params=params, state=state).passed
 
 
 def test_zero_weights_fail_regularization_and_overfit_checks(digits_train):
     # All-zero weights: every score equal (initial loss exactly ln C), nothing for the
     # penalty to grow, and ReLU units that never switch on, so nothing can be learned
     # but the output bias.
-    model = models.mlp([32], 10, w_init=init.zeros)
-    results = train.sanity_check(model, digits_train, CE, optim.adam(2e-3),
-                                 jax.random.key(0), epochs=50)
-    by_name = {r.name: r for r in results}
-    assert by_name["initial_loss"].passed
-    assert by_name["initial_loss"].measured == pytest.approx(math.log(10), abs=1e-6)
-    assert not by_name["regularization_raises_loss"].passed
-    assert not by_name["overfit_small_subset"].passed
-    assert by_name["overfit_small_subset"].measured < 0.5
+    key = jax.random.key(0)
+    params, state = _mlp_params(digits_train, key, lambda w: np.zeros(w.shape, w.dtype))
+    initial = train.check_initial_loss(MLP, digits_train, CE, key, params=params, state=state)
+    assert initial.passed
+    assert initial.measured == pytest.approx(math.log(10), abs=1e-6)
+    assert not train.check_regularization_raises_loss(
+        MLP, digits_train, CE, key, params=params, state=state).passed
+    overfit = train.check_overfit_small_subset(MLP, digits_train, CE, optim.adam(2e-3), key,
+                                               epochs=50, params=params, state=state)
+    assert not overfit.passed
+    assert overfit.measured < 0.5
 
 
 def test_tiny_learning_rate_fails_only_the_overfit_check(digits_train):
-    results = train.sanity_check(models.linear(10), digits_train, CE, optim.sgd(1e-6),
+    results = train.sanity_check(MLP, digits_train, CE, optim.adam(1e-7),
                                  jax.random.key(0), epochs=20)
     assert [r.passed for r in results] == [True, True, False]
     assert "cannot overfit" in results[2].message
 
 
 def test_diverging_run_fails_the_overfit_check(digits_train):
-    # test_tiny_learning_rate_fails_only_the_overfit_check's linear model (its
-    # initialisation and evaluation are compiled already); it diverges in epoch 2 for
-    # keys 0-3.
+    # Adam's first steps move every weight by about lr: the loss passes 1e10 in epoch 2
+    # for keys 0-3.
     result = train.check_overfit_small_subset(
-        models.linear(10), digits_train, CE, optim.sgd(1e4), jax.random.key(0), epochs=20)
+        MLP, digits_train, CE, optim.adam(1e4), jax.random.key(0), epochs=20)
     assert not result.passed and "diverged" in result.message
 
 
 def test_results_serialise_and_format(digits_train):
-    results = train.sanity_check(models.linear(10), digits_train, CE, optim.sgd(1e-6),
+    results = train.sanity_check(MLP, digits_train, CE, optim.adam(1e-7),
                                  jax.random.key(0), epochs=5)
     table = train.format_sanity_table(results)
     assert table.count("PASS") == 2 and table.count("FAIL") == 1
