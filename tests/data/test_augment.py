@@ -22,6 +22,15 @@ def distinct_images(n, h=6, w=5, c=2):
 N = 6
 SUBSET = np.array([2, 0, 5])  # a smaller batch, in another order, with other neighbours
 crop2 = functools.partial(data.random_crop, padding=2)
+# The crops' smaller batch: N of the 300 examples of test_crops_are_windows_of_the_padded_input,
+# so both batch shapes are ones other tests compile anyway.
+CROP_BATCH = 300
+CROP_SUBSET = np.array([250, 3, 117, 0, 299, 42])
+
+
+def crop_each(key, *xs):
+    """``crop2`` of each batch: under jit, one compiled program for every dtype."""
+    return [crop2(key, x) for x in xs]
 
 
 def crop_offsets(out, x, pad_h, pad_w):
@@ -42,9 +51,8 @@ def crop_offsets(out, x, pad_h, pad_w):
 
 
 def test_crop_preserves_shape_and_dtype(variant):
-    key = jax.random.key(0)
-    for x in (distinct_images(N), distinct_images(N).astype(np.uint8)):
-        out = variant(crop2)(key, x)
+    xs = (distinct_images(N), distinct_images(N).astype(np.uint8))
+    for x, out in zip(xs, variant(crop_each)(jax.random.key(0), *xs)):
         assert out.shape == x.shape and out.dtype == x.dtype
 
 
@@ -55,7 +63,7 @@ def test_zero_padding_is_identity():
 
 @pytest.mark.parametrize("padding", [2, (1, 3)])
 def test_crops_are_windows_of_the_padded_input(padding):
-    x = distinct_images(300)
+    x = distinct_images(CROP_BATCH)
     out = np.asarray(data.random_crop(jax.random.key(2), x, padding))
     pad_h, pad_w = (padding, padding) if isinstance(padding, int) else padding
     offsets = crop_offsets(out, x, pad_h, pad_w)
@@ -67,21 +75,23 @@ def test_crops_are_windows_of_the_padded_input(padding):
 
 
 def test_crop_depends_only_on_the_example_and_its_key():
-    x = distinct_images(N)
+    x = distinct_images(CROP_BATCH)
     key = jax.random.key(3)
-    out = data.random_crop(key, x, 2)
-    keys = jax.random.split(key, N)
+    out = np.asarray(data.random_crop(key, x, 2))
+    keys = jax.random.split(key, CROP_BATCH)
     np.testing.assert_array_equal(data.random_crop(keys, x, 2), out)
+    # Keys indexed as raw data in NumPy (indexing typed keys eagerly compiles gathers).
+    key_data = np.asarray(jax.random.key_data(keys))
     # A smaller batch, reordered, with other neighbours: the same crop for each example.
-    mixed = data.random_crop(keys[SUBSET], x[SUBSET], 2)
-    np.testing.assert_array_equal(mixed, out[SUBSET])
-    # Its neighbours replaced by other images with other keys: example 2's crop stays.
-    others = distinct_images(N) + 1000
-    others[2] = x[2]
+    mixed = data.random_crop(jax.random.wrap_key_data(key_data[CROP_SUBSET]), x[CROP_SUBSET], 2)
+    np.testing.assert_array_equal(mixed, out[CROP_SUBSET])
+    # Its neighbours replaced by other images with other keys: example 3's crop stays.
+    others = distinct_images(N) + 1e6
+    others[1] = x[3]
     other_keys = np.array(jax.random.key_data(jax.random.split(jax.random.key(33), N)))
-    other_keys[2] = jax.random.key_data(keys[2])
+    other_keys[1] = key_data[3]
     moved = data.random_crop(jax.random.wrap_key_data(other_keys), others, 2)
-    np.testing.assert_array_equal(moved[2], out[2])
+    np.testing.assert_array_equal(moved[1], out[3])
 
 
 def test_crop_same_key_same_result_jit_matches_eager():
@@ -89,7 +99,8 @@ def test_crop_same_key_same_result_jit_matches_eager():
     key = jax.random.key(4)
     eager = data.random_crop(key, x, 2)
     np.testing.assert_array_equal(data.random_crop(key, x, 2), eager)
-    jitted = jax.jit(crop2)(key, x)  # the program test_crop_preserves_shape_and_dtype compiled
+    # The program test_crop_preserves_shape_and_dtype compiled.
+    jitted, _ = jax.jit(crop_each)(key, x, x.astype(np.uint8))
     np.testing.assert_array_equal(jitted, eager)
     assert not np.array_equal(data.random_crop(jax.random.key(5), x, 2), eager)
 
@@ -152,7 +163,10 @@ def test_flip_depends_only_on_the_example_and_its_key():
     keys = jax.random.split(key, N)
     np.testing.assert_array_equal(data.random_flip(keys, x), out)
     # A smaller batch, reordered, with other neighbours: the same choice for each example.
-    np.testing.assert_array_equal(data.random_flip(keys[SUBSET], x[SUBSET]), out[SUBSET])
+    # (Keys indexed as raw data in NumPy: indexing typed keys eagerly compiles gathers.)
+    subset_keys = jax.random.wrap_key_data(np.asarray(jax.random.key_data(keys))[SUBSET])
+    np.testing.assert_array_equal(data.random_flip(subset_keys, x[SUBSET]),
+                                  np.asarray(out)[SUBSET])
 
 
 @pytest.mark.parametrize(
