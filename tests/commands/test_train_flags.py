@@ -47,18 +47,24 @@ def test_sanity_usage_error_exits_2(tmp_path, capsys):
     assert "unknown model" in capsys.readouterr().err
 
 
-def test_augment_and_devices_flags_train_and_are_recorded(tmp_path, capsys, without_matplotlib):
+def test_augment_devices_and_bf16_flags_train_and_are_recorded(tmp_path, capsys,
+                                                               without_matplotlib):
     # A linear model: the flags' plumbing is tested here, augmented training in
-    # tests/train/test_augment.py; a smaller program to compile than an MLP's. One run
-    # for both flags (data-parallel training itself: tests/train, on simulated devices).
+    # tests/train/test_augment.py and an MLP learning in bfloat16 in
+    # tests/train/test_bf16.py; a smaller program to compile than an MLP's. One run for
+    # the three flags, so one compiled epoch (data-parallel training itself: tests/train,
+    # on simulated devices).
     out = tmp_path / "run"
     status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--augment",
-                       "--devices", "all", "--out", str(out)])
+                       "--devices", "all", "--bf16", "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["augment"] is True
     assert metrics["config"]["devices"] == "all"
+    assert metrics["config"]["bf16"] is True
+    # bfloat16 rounding does not stop it learning: 0.67, as in float32 with the crops
+    # (0.84 in bfloat16 without them); chance is 0.1.
     assert metrics["test_accuracy"] > 0.5
 
 
@@ -79,18 +85,6 @@ def test_help_mentions_the_new_flags(capsys):
         assert exit_info.code == 0
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal
     assert "--sanity" in text and "--augment" in text and "flipped digit" in text
-
-
-def test_bf16_trains_and_records_the_flag(tmp_path, capsys, without_matplotlib):
-    # A linear model, as for --augment (an MLP learning in bfloat16: tests/train/test_bf16.py).
-    out = tmp_path / "run"
-    status = cli.main(["train", "--model", "softmax", "--epochs", "1", "--bf16",
-                       "--out", str(out)])
-    printed = capsys.readouterr().out
-    assert status == 0, printed
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["config"]["bf16"] is True
-    assert metrics["test_accuracy"] > 0.8  # bfloat16 rounding does not stop it learning
 
 
 def test_bad_devices_are_usage_errors(tmp_path, capsys):
