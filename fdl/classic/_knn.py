@@ -11,6 +11,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from fdl.classic._distances import (
@@ -73,7 +74,9 @@ def check_labels(y_train, n_train, num_classes):
     elif not concrete:
         raise ValueError("num_classes must be given when y_train is traced (under jit)")
     if concrete and n_train:
-        low, high = int(jnp.min(y)), int(jnp.max(y))
+        # On the host: eager reductions would compile two programs per label count.
+        labels = np.asarray(y)
+        low, high = int(labels.min()), int(labels.max())
         if low < 0:
             raise ValueError(f"y_train must be non-negative class labels, got {low}")
         if num_classes is None:

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdl import _checks
-from fdl.classic._distances import DEFAULT_MEMORY_BUDGET, as_points
+from fdl.classic._distances import DEFAULT_MEMORY_BUDGET, as_points, check_metric
 from fdl.classic._knn import check_labels, majority_vote, nearest, validate_query
 
 
@@ -151,9 +151,17 @@ class KnnCVResult(NamedTuple):
     best_k: int  # the k with the highest mean accuracy (the smallest such k on ties)
 
 
+@jax.jit
+def _split(x, y, train_idx, val_idx):
+    """``(x_train, x_val, y_train, y_val)``: the rows of one fold, gathered in one
+    compiled program (indexing eagerly compiles a handful of small ones per shape)."""
+    return x[train_idx], x[val_idx], y[train_idx], y[val_idx]
+
+
 @partial(jax.jit, static_argnames=("ks", "num_classes"))
-def _correct_counts(neighbour_labels, y_val, ks, num_classes):
+def _correct_counts(y_train, indices, y_val, ks, num_classes):
     """Correct votes of the first ``k`` neighbours, for every ``k`` in ``ks``."""
+    neighbour_labels = y_train[indices]
     return jnp.stack(
         [
             jnp.sum(majority_vote(neighbour_labels[:, :k], num_classes) == y_val)
@@ -198,6 +206,7 @@ def cross_validate_knn(
       ValueError: an empty ``ks``, a ``k`` below 1 or above the training split, a
         label count other than ``n``, ``folds`` out of range, an unknown metric.
     """
+    metric = check_metric(metric)  # before any work
     x = as_points(x, "x")
     n = x.shape[0]
     y, num_classes = check_labels(y, n, None)
@@ -215,12 +224,12 @@ def cross_validate_knn(
         )
     accuracies = []
     for train_idx, val_idx in splits:
+        x_train, x_val, y_train, y_val = _split(x, y, train_idx, val_idx)
         x_train, x_val, k_max, metric_, rows = validate_query(
-            x[train_idx], x[val_idx], max(ks), metric, memory_budget_bytes
+            x_train, x_val, max(ks), metric, memory_budget_bytes
         )
         _, indices = nearest(x_train, x_val, k_max, metric_, rows)
-        neighbour_labels = y[train_idx][indices]
-        correct = _correct_counts(neighbour_labels, y[val_idx], ks, num_classes)
+        correct = _correct_counts(y_train, indices, y_val, ks, num_classes)
         # Divided on the host in float64: the exact fraction of the fold.
         accuracies.append(np.asarray(correct, dtype=np.float64) / len(val_idx))
     accuracies = np.stack(accuracies, axis=1)
