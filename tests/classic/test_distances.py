@@ -128,12 +128,13 @@ def test_far_from_origin_ranks_like_the_direct_form():
 
 
 def test_nhwc_images_are_flattened():
+    # 5 x 5 x 2 = D pixels: the flattened images have the shapes of the tests above.
     rng = np.random.default_rng(8)
-    a = rng.integers(0, 256, (5, 4, 4, 3), dtype=np.uint8)
-    b = rng.integers(0, 256, (6, 4, 4, 3), dtype=np.uint8)
+    a = rng.integers(0, 256, (N, 5, 5, 2), dtype=np.uint8)
+    b = rng.integers(0, 256, (M, 5, 5, 2), dtype=np.uint8)
     for metric in ("l2", "l1"):
         got = distances(a, b, metric)
-        a_flat, b_flat = a.reshape(5, -1), b.reshape(6, -1)
+        a_flat, b_flat = a.reshape(N, -1), b.reshape(M, -1)
         flat = distances(a_flat, b_flat, metric)
         np.testing.assert_array_equal(np.asarray(got), np.asarray(flat))
         ref = cdist(a_flat.astype(float), b_flat.astype(float), SCIPY_NAMES[metric])
@@ -141,15 +142,20 @@ def test_nhwc_images_are_flattened():
 
 
 def test_each_point_is_its_own_nearest_neighbour():
-    a = _points(50, 16, 9, offset=50.0)
-    d = np.asarray(distances(a, a, "l2"))
+    # b is a followed by M - N other points (the shapes of the tests above): row i of
+    # the distances has its zero at column i.
+    a = _points(N, D, 9, offset=50.0)
+    b = np.concatenate([a, _points(M - N, D, 12, offset=50.0)])
+    d = np.asarray(distances(a, b, "l2"))
     assert np.all(d >= 0)  # clamped: rounding never gives a negative square
-    np.testing.assert_array_equal(np.argmin(d, axis=1), np.arange(50))
+    np.testing.assert_array_equal(np.argmin(d, axis=1), np.arange(N))
     # The matrix-product form is not exactly 0 on the diagonal: ||a||^2 and a.a are
-    # summed in different orders, so d^2 is off by ~eps * ||a_c||^2 (~1e-5 here),
-    # and its square root by ~3e-3. The L1 form is exact.
-    assert np.abs(np.diag(d)).max() < 1e-2
-    np.testing.assert_array_equal(np.diag(np.asarray(distances(a, a, "l1"))), 0.0)
+    # summed in different orders, so d^2 is off by up to ~D * eps * ||a_c||^2 (~3e-4
+    # with ||a_c||^2 ~ D = 50; 1e-4 measured), and its square root by ~2e-2 (1e-2
+    # measured). Distinct points here are more than 6 apart.
+    assert np.abs(np.diag(d)).max() < 5e-2
+    # The L1 form is exact.
+    np.testing.assert_array_equal(np.diag(np.asarray(distances(a, b, "l1"))), 0.0)
 
 
 def test_works_under_jit():

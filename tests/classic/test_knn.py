@@ -34,10 +34,15 @@ def _oracle(x_train, y_train, x_test, k, metric, num_classes):
     return np.argmax(np.stack(votes), axis=1)
 
 
-@pytest.mark.parametrize("metric", ["l2", "l1"])
-def test_digits_match_sklearn_brute_force(metric):
+# Each k compiles its own search. Which k is checked matters for the vote, not for
+# the distance: every k for the Euclidean search (about 0.1 s to compile each), two for
+# the L1 one (a loop over features, several times slower to compile), the two that the
+# tests below use too.
+@pytest.mark.parametrize("metric, ks", [("l2", (1, 3, 5, 7)), ("l1", (3, 7))],
+                         ids=["l2", "l1"])
+def test_digits_match_sklearn_brute_force(metric, ks):
     x_train, y_train, x_test, _ = _digits()
-    for k in (1, 3, 5, 7):
+    for k in ks:
         ours = np.asarray(fdl.classic.knn_predict(x_train, y_train, x_test, k, metric))
         clf = KNeighborsClassifier(k, algorithm="brute", p=SKLEARN_P[metric])
         theirs = clf.fit(x_train, y_train).predict(x_test)
@@ -77,31 +82,33 @@ def test_digits_accuracy_is_sensible():
     assert np.mean(np.asarray(pred) == y_test) > 0.95
 
 
+# Four training points at distance 1 of the query at the origin. The tests below share
+# these shapes, so their compiled searches too.
+SQUARE = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+ORIGIN = np.zeros((1, 2))
+
+
 @pytest.mark.parametrize("k", [2, 4])
 def test_tied_vote_goes_to_the_smallest_label(k):
-    # Four training points at distance 1 of the query, labels 3, 1, 3, 1: with k = 2
-    # (points 0 and 1) and k = 4 (all), labels 1 and 3 have equal votes.
-    x_train = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    # Labels 3, 1, 3, 1: with k = 2 (points 0 and 1) and k = 4 (all), labels 1 and 3
+    # have equal votes.
     y_train = np.array([3, 1, 3, 1])
-    x_test = np.zeros((1, 2))
-    ours = fdl.classic.knn_predict(x_train, y_train, x_test, k)
+    ours = fdl.classic.knn_predict(SQUARE, y_train, ORIGIN, k)
     assert int(ours[0]) == 1
-    clf = KNeighborsClassifier(n_neighbors=k, algorithm="brute").fit(x_train, y_train)
-    assert clf.predict(x_test)[0] == 1
+    clf = KNeighborsClassifier(n_neighbors=k, algorithm="brute").fit(SQUARE, y_train)
+    assert clf.predict(ORIGIN)[0] == 1
 
 
 def test_equal_distances_keep_the_lower_training_index():
-    # Both training points are at distance 1; k = 1 takes the first, as a stable sort
+    # All training points are at distance 1; k = 1 takes the first, as a stable sort
     # and scikit-learn do.
-    x_train = np.array([[1.0], [-1.0]])
-    for y_train in (np.array([5, 2]), np.array([2, 5])):
-        pred = fdl.classic.knn_predict(x_train, y_train, np.zeros((1, 1)), 1)
+    for y_train in (np.array([5, 2, 2, 2]), np.array([2, 5, 5, 5])):
+        pred = fdl.classic.knn_predict(SQUARE, y_train, ORIGIN, 1)
         assert int(pred[0]) == y_train[0]
-        clf = KNeighborsClassifier(1, algorithm="brute").fit(x_train, y_train)
-        assert clf.predict(np.zeros((1, 1)))[0] == y_train[0]
-    x_train = np.array([[1.0], [-1.0], [1.0]])
-    _, idx = fdl.classic.kneighbors(x_train, np.zeros((1, 1)), 3)
-    np.testing.assert_array_equal(np.asarray(idx), [[0, 1, 2]])
+        clf = KNeighborsClassifier(1, algorithm="brute").fit(SQUARE, y_train)
+        assert clf.predict(ORIGIN)[0] == y_train[0]
+    _, idx = fdl.classic.kneighbors(SQUARE, ORIGIN, 4)
+    np.testing.assert_array_equal(np.asarray(idx), [[0, 1, 2, 3]])
 
 
 @pytest.mark.parametrize("metric", ["l2", "l1"])
