@@ -1,5 +1,6 @@
 """adagrad, rmsprop, adam and adamw against NumPy transcriptions of the notes' lines."""
 
+import functools
 import importlib.util
 import pathlib
 
@@ -64,15 +65,23 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("tree", sorted(TREES))
-@pytest.mark.parametrize("rule", sorted(CASES))
-def test_rule_matches_numpy_notes(rule, tree):
+@functools.cache
+def _runs(rule, tree):
+    """``(fdl's trajectory, its final state, NumPy's trajectory, the noises)`` of ``rule``
+    at lr 0.05 on ``TREES[tree]``: computed once, for every test that checks them."""
     make, reference_rule, num_state = CASES[rule]
     with jax.enable_x64(True):
         params = TREES[tree]
         noises = helpers.noise_sequence(params, STEPS)
         got, state = helpers.run_fdl(make(0.05), params, noises)
         want = helpers.run_numpy(reference_rule, params, noises, num_state, lambda _: 0.05)
+    return got, state, want, noises
+
+
+@pytest.mark.parametrize("tree", sorted(TREES))
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_matches_numpy_notes(rule, tree):
+    got, state, want, _ = _runs(rule, tree)
     helpers.assert_trajectories_close(got, want)
     assert int(state.step) == STEPS
     assert all(leaf.dtype == np.float64 for leaf in jax.tree.leaves(got[-1]))
@@ -94,18 +103,16 @@ def test_rule_with_schedule_matches_numpy(rule):
 
 
 def test_adam_state_holds_the_moments():
-    with jax.enable_x64(True):
-        params = TREES["dict"]
-        noises = helpers.noise_sequence(params, 3)
-        _, state = helpers.run_fdl(optim.adam(0.05, beta1=0.8, beta2=0.95, eps=EPS), params, noises)
-        moments = {}
+    params = TREES["dict"]
+    _, state, _, noises = _runs("adam", "dict")  # the run checked above, and its state
+    moments = {}
 
-        def record(x, dx, m, v, *, t, lr):
-            out = numpy_adam(x, dx, m, v, t=t, lr=lr)
-            moments[x.shape] = out[1:]
-            return out
+    def record(x, dx, m, v, *, t, lr):
+        out = numpy_adam(x, dx, m, v, t=t, lr=lr)
+        moments[x.shape] = out[1:]
+        return out
 
-        helpers.run_numpy(record, params, noises, 2, lambda _: 0.05)
+    helpers.run_numpy(record, params, noises, 2, lambda _: 0.05)
     assert isinstance(state, optim.AdamState)
     assert state._fields == ("step", "m", "v", "lr")
     for name in ("w", "b"):
@@ -147,12 +154,13 @@ def test_adamw_without_mask_decays_every_leaf():
 
 
 def test_adamw_decay_follows_the_schedule():
-    params = jnp.full((2, 2), 1.0)
+    params = jnp.ones((2, 2))  # strongly typed: a weak float32 would be traced twice
     opt = optim.adamw(optim.step_decay(0.1, every=1, factor=0.5), weight_decay=1.0)
     state = opt.init(params)
     x = params
+    update = jax.jit(opt.update)  # one program (eagerly, each operation compiles)
     for _ in range(3):
-        x, state = opt.update(x, jnp.zeros_like(x), state)
+        x, state = update(x, jnp.zeros((2, 2)), state)
     # Decay factors (1 - lr_t * wd) with lr_t = 0.1, 0.05, 0.025.
     np.testing.assert_allclose(x, 0.9 * 0.95 * 0.975, rtol=1e-6)
 

@@ -30,6 +30,8 @@ def softmax_regression_loss(params, x, y_onehot):
 
 
 def scipy_lbfgs(f, params, **options):
+    """SciPy's result, and ``f`` at a pytree like ``params`` (the objective compiled for
+    SciPy: evaluating ``f`` eagerly would compile each of its operations on its own)."""
     x0, unravel = ravel_pytree(params)
     value_and_grad = jax.jit(jax.value_and_grad(lambda z: f(unravel(z))))
 
@@ -37,9 +39,11 @@ def scipy_lbfgs(f, params, **options):
         value, grad = value_and_grad(jnp.asarray(z))
         return float(value), np.asarray(grad, dtype=np.float64)
 
-    return scipy.optimize.minimize(
+    result = scipy.optimize.minimize(
         fun, np.asarray(x0), jac=True, method="L-BFGS-B", options=options
     )
+    # ravel_pytree's order (the leaves'), flattened on the host.
+    return result, lambda p: fun(np.concatenate([np.ravel(v) for v in jax.tree.leaves(p)]))[0]
 
 
 def test_softmax_regression_on_digits_matches_scipy():
@@ -48,8 +52,8 @@ def test_softmax_regression_on_digits_matches_scipy():
         params0 = {"W": jnp.zeros((64, 10)), "b": jnp.zeros(10)}
         f = functools.partial(softmax_regression_loss, x=jnp.asarray(x), y_onehot=jnp.asarray(y))
         params, info = optim.lbfgs(f, params0, history=10, max_iters=500, tol=1e-6)
-        reference = scipy_lbfgs(f, params0, maxcor=10, gtol=1e-6, maxiter=500)
-        loss = float(f(params))
+        reference, f_at = scipy_lbfgs(f, params0, maxcor=10, gtol=1e-6, maxiter=500)
+        loss = f_at(params)
     assert reference.success, reference.message
     assert bool(info.converged)
     assert float(info.grad_norm) <= 1e-6
@@ -69,7 +73,7 @@ def test_rosenbrock_matches_scipy(start):
     with jax.enable_x64(True):
         x0 = jnp.asarray(start)
         x, info = optim.lbfgs(rosenbrock, x0, max_iters=500, tol=1e-8)
-        reference = scipy_lbfgs(rosenbrock, x0, gtol=1e-8, ftol=0.0, maxiter=500)
+        reference, _ = scipy_lbfgs(rosenbrock, x0, gtol=1e-8, ftol=0.0, maxiter=500)
     np.testing.assert_allclose(x, np.ones(len(start)), atol=1e-6)
     assert bool(info.converged) and float(info.grad_norm) <= 1e-8
     assert int(info.iterations) <= 2 * reference.nit + 10
@@ -99,19 +103,24 @@ def test_solve_compiles_once_per_objective():
         traces.append(None)  # runs only while tracing
         return jnp.sum((p - 1.0) ** 2 * jnp.arange(1.0, 4.0))
 
-    for start in (jnp.zeros(3), jnp.full(3, 5.0)):
+    # float32 starts; jnp.full(3, 5.0) alone would be weakly typed, and compile again.
+    starts = [jnp.full(3, v, jnp.float32) for v in (0.0, 5.0, -2.0)]
+    x, _ = optim.lbfgs(f, starts[0])
+    np.testing.assert_allclose(x, 1.0, atol=1e-5)
+    traced_first = len(traces)
+    for start in starts[1:]:
         x, _ = optim.lbfgs(f, start)
         np.testing.assert_allclose(x, 1.0, atol=1e-5)
-    traced_first = len(traces)
-    optim.lbfgs(f, jnp.full(3, -2.0))
-    assert len(traces) == traced_first  # a third start reuses the compiled solve
+    assert len(traces) == traced_first  # other starts reuse the compiled solve
 
 
 def test_start_at_the_minimum_takes_no_iteration():
-    x, info = optim.lbfgs(lambda p: jnp.sum(p**2), jnp.zeros(4))
+    # Rosenbrock's gradient is exactly zero at (1, 1, 1, 1); the solve compiled above.
+    with jax.enable_x64(True):
+        x, info = optim.lbfgs(rosenbrock, jnp.ones(4))
     assert int(info.iterations) == 0 and int(info.function_evals) == 1
     assert bool(info.converged)
-    np.testing.assert_array_equal(x, jnp.zeros(4))
+    np.testing.assert_array_equal(x, np.ones(4))
 
 
 def test_iteration_limit_reports_not_converged():
@@ -144,14 +153,16 @@ def test_two_loop_recursion_equals_the_bfgs_inverse_hessian():
             left = np.eye(n) - rho_i * np.outer(s_i, y_i)
             h = left @ h @ left.T + rho_i * np.outer(s_i, s_i)
         g = rng.normal(size=n)
-        got = _lbfgs._two_loop(*map(jnp.asarray, (g, s, y, rho)), gamma)
         # Before the history fills up, the unused slots hold zeros (rho = 0): no-ops.
         pad = np.zeros((3, n))
-        padded = _lbfgs._two_loop(
-            *map(jnp.asarray, (g, np.vstack([pad, s]), np.vstack([pad, y]))),
-            jnp.concatenate([jnp.zeros(3), jnp.asarray(rho)]),
-            gamma,
-        )
+
+        @jax.jit  # both recursions in one program (eagerly, each operation compiles)
+        def full_and_padded(g, s, y, rho, gamma):
+            return (_lbfgs._two_loop(g, s, y, rho, gamma),
+                    _lbfgs._two_loop(g, jnp.concatenate([pad, s]), jnp.concatenate([pad, y]),
+                                     jnp.concatenate([jnp.zeros(3), rho]), gamma))
+
+        got, padded = full_and_padded(g, s, y, rho, gamma)
     np.testing.assert_allclose(got, h @ g, rtol=1e-10)
     np.testing.assert_allclose(padded, got, rtol=1e-14)
 
