@@ -1,7 +1,6 @@
 """``fdl.models.intermediates``: every leaf layer's output, the last one the model's."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -9,10 +8,26 @@ from fdl import layers as L
 from fdl import models
 
 
+def _init(model, input_shape):
+    """float32 NumPy parameters and state shaped as ``model.init`` makes them.
+
+    Drawn on the host: an eager ``init`` compiles each random and arithmetic operation
+    on its own. Running variances stay positive.
+    """
+    shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), input_shape))
+    rng = np.random.default_rng(0)
+
+    def fill(path, leaf):
+        z = rng.standard_normal(leaf.shape).astype(np.float32)
+        return 1 + 0.3 * np.abs(z) if getattr(path[-1], "key", None) == "var" else 0.5 * z
+
+    return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
 def test_mlp_with_dropout_and_batchnorm_in_training():
     model = models.mlp([8, 6], 3, batchnorm=True, dropout=0.5)
-    params, state = model.init(jax.random.key(0), (4, 4, 1))
-    x = jnp.asarray(np.random.default_rng(0).standard_normal((5, 4, 4, 1)), jnp.float32)
+    params, state = _init(model, (4, 4, 1))
+    x = np.random.default_rng(0).standard_normal((5, 4, 4, 1)).astype(np.float32)
     key = jax.random.key(1)
     acts = models.intermediates(model, params, state, x, train=True, key=key)
     assert len(acts) == len(model.sublayers)  # one per leaf layer
@@ -25,8 +40,8 @@ def test_mlp_with_dropout_and_batchnorm_in_training():
 def test_nested_models_are_listed_leaf_by_leaf():
     inner = L.serial(L.Conv(3, 3, padding=1), L.Relu())
     model = L.serial(inner, L.MaxPool(), L.Flatten(), L.Dense(2))
-    params, state = model.init(jax.random.key(0), (4, 4, 1))
-    x = jnp.ones((2, 4, 4, 1))
+    params, state = _init(model, (4, 4, 1))
+    x = np.ones((2, 4, 4, 1), np.float32)
     acts = models.intermediates(model, params, state, x)
     assert [label for label, _ in acts] == [
         "0.0:" + inner.sublayers[0].name, "0.1:Relu", "1:" + model.sublayers[1].name,
@@ -39,11 +54,11 @@ def test_nested_models_are_listed_leaf_by_leaf():
 
 def test_bad_arguments_raise():
     model = models.linear(3)
-    params, state = model.init(jax.random.key(0), (4,))
+    params, state = _init(model, (4,))
     with pytest.raises(TypeError, match="model"):
-        models.intermediates("mlp", params, state, jnp.ones((2, 4)))
+        models.intermediates("mlp", params, state, np.ones((2, 4), np.float32))
     with pytest.raises(TypeError, match="train"):
-        models.intermediates(model, params, state, jnp.ones((2, 4)), train=1)
+        models.intermediates(model, params, state, np.ones((2, 4), np.float32), train=1)
 
 
 def test_branches_are_followed_with_the_keys_apply_uses():
@@ -55,8 +70,8 @@ def test_branches_are_followed_with_the_keys_apply_uses():
         L.concat(L.Dropout(0.5), L.serial(L.Dense(3), L.Tanh()), L.Identity()),
         L.Dense(2),
     )
-    params, state = model.init(jax.random.key(0), (4,))
-    x = jnp.asarray(np.random.default_rng(0).standard_normal((5, 4)), jnp.float32)
+    params, state = _init(model, (4,))
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     key = jax.random.key(3)
     acts = models.intermediates(model, params, state, x, train=True, key=key)
     labels = [label for label, _ in acts]
@@ -69,7 +84,7 @@ def test_branches_are_followed_with_the_keys_apply_uses():
     out, _ = jax.jit(model.apply, static_argnames="train")(params, state, x, train=True, key=key)
     # Same program up to fusion: float32 rounding only.
     np.testing.assert_allclose(acts[-1][1], out, rtol=1e-6, atol=1e-6)
-    acts = dict(acts)
+    acts = {label: np.asarray(a) for label, a in acts}  # checked on the host
     # The residual entry is the block's output plus the shortcut's.
     np.testing.assert_allclose(acts["0:residual"], acts["0.0.3:Dropout(0.5)"] + x, rtol=1e-6,
                                atol=1e-6)  # one float32 addition, recomputed

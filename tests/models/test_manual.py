@@ -4,8 +4,6 @@ Everything runs in float64 so that the hand-written and automatic gradients can 
 compared to ``rtol=1e-9``.
 """
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -75,7 +73,7 @@ def test_manual_build_matches_automatic(build, input_shape, x64):
     shapes = jax.eval_shape(lambda k: auto.init(k, input_shape, jnp.float64), jax.random.key(0))
     params, state = _random_like(shapes, seed=0)
     x = np.random.default_rng(1).standard_normal((6,) + input_shape)
-    y = jnp.arange(6) % 3
+    y = np.arange(6) % 3
 
     # Evaluation forward; training forward (batch statistics, dropout with the same key)
     # and gradients.
@@ -100,16 +98,24 @@ def test_manual_forward_float32():
     """The default float32 build: manual and automatic forward agree to float32 precision."""
     auto, hand = (models.convnet(((3,),), hidden=(), num_classes=5, batchnorm=True,
                                  manual=m) for m in (False, True))
-    params, state = auto.init(jax.random.key(0), (4, 4, 2))
+
+    # Compiled, each step as one program (eagerly, each primitive of both builds
+    # compiles on its own), the cheap way fdl gradcheck compiles.
+    def inits():
+        key = jax.random.key(0)  # the same key for both
+        return auto.init(key, (4, 4, 2)), hand.init(key, (4, 4, 2))
+
+    def forwards(params, state, x):
+        """Both builds, in evaluation and in training mode."""
+        return [(auto.apply(params, state, x, train=train),
+                 hand.apply(params, state, x, train=train)) for train in (False, True)]
+
+    (params, state), (params_m, state_m) = compiled_once(inits)()
     # Same params from the same key.
-    params_m, state_m = hand.init(jax.random.key(0), (4, 4, 2))
     for a, b in zip(jax.tree.leaves((params, state)), jax.tree.leaves((params_m, state_m))):
         np.testing.assert_array_equal(a, b)
     x = np.random.default_rng(1).standard_normal((5, 4, 4, 2)).astype(np.float32)
-    for train in (False, True):
-        # Compiled: eagerly, each primitive of both builds compiles on its own.
-        out, st = jax.jit(functools.partial(auto.apply, train=train))(params, state, x)
-        out_m, st_m = jax.jit(functools.partial(hand.apply, train=train))(params, state, x)
+    for (out, st), (out_m, st_m) in compiled_once(forwards, params, state, x)(params, state, x):
         assert out_m.dtype == jnp.float32
         np.testing.assert_allclose(out_m, out, rtol=1e-5, atol=1e-5)
         for a, b in zip(jax.tree.leaves(st), jax.tree.leaves(st_m)):
