@@ -6,6 +6,7 @@ import pytest
 
 from fdl import layers as L
 from fdl import models
+from fdl.gradcheck._models import _compiled as compiled_once
 
 
 def _init(model, input_shape):
@@ -24,6 +25,14 @@ def _init(model, input_shape):
     return jax.tree_util.tree_map_with_path(fill, shapes)
 
 
+def _apply(model, params, state, x, train=False, key=None):
+    """``model.apply``, compiled the cheap way fdl gradcheck compiles (it runs once)."""
+    def run(params, state, x, key):
+        return model.apply(params, state, x, train=train, key=key)
+
+    return compiled_once(run, params, state, x, key)(params, state, x, key)
+
+
 def test_mlp_with_dropout_and_batchnorm_in_training():
     model = models.mlp([8, 6], 3, batchnorm=True, dropout=0.5)
     params, state = _init(model, (4, 4, 1))
@@ -32,7 +41,7 @@ def test_mlp_with_dropout_and_batchnorm_in_training():
     acts = models.intermediates(model, params, state, x, train=True, key=key)
     assert len(acts) == len(model.sublayers)  # one per leaf layer
     assert [label for label, _ in acts][:3] == ["0:Flatten", "1:Dense(8)", "2:" + model.sublayers[2].name]
-    out, _ = jax.jit(model.apply, static_argnames="train")(params, state, x, train=True, key=key)
+    out, _ = _apply(model, params, state, x, train=True, key=key)
     np.testing.assert_allclose(acts[-1][1], out, rtol=1e-6, atol=1e-6)  # same dropout masks
     assert acts[1][1].shape == (5, 8) and acts[0][1].shape == (5, 16)
 
@@ -47,7 +56,7 @@ def test_nested_models_are_listed_leaf_by_leaf():
         "0.0:" + inner.sublayers[0].name, "0.1:Relu", "1:" + model.sublayers[1].name,
         "2:Flatten", "3:Dense(2)"]
     assert [a.shape for _, a in acts] == [(2, 4, 4, 3), (2, 4, 4, 3), (2, 2, 2, 3), (2, 12), (2, 2)]
-    out, _ = jax.jit(model.apply)(params, state, x)
+    out, _ = _apply(model, params, state, x)
     np.testing.assert_allclose(acts[-1][1], out, rtol=1e-6)
     assert models.layer_labels(model) == [label for label, _ in acts]
 
@@ -81,7 +90,7 @@ def test_branches_are_followed_with_the_keys_apply_uses():
         "1.0:Dropout(0.5)", "1.1.0:Dense(3)", "1.1.1:Tanh", "1.2:Identity", "1:concat",
         "2:Dense(2)"]
     assert labels == models.layer_labels(model)
-    out, _ = jax.jit(model.apply, static_argnames="train")(params, state, x, train=True, key=key)
+    out, _ = _apply(model, params, state, x, train=True, key=key)
     # Same program up to fusion: float32 rounding only.
     np.testing.assert_allclose(acts[-1][1], out, rtol=1e-6, atol=1e-6)
     acts = {label: np.asarray(a) for label, a in acts}  # checked on the host
