@@ -12,6 +12,7 @@ from registry import REFERENCES, reference_for
 
 import fdl
 from fdl.gradcheck import CASES, check_case
+from fdl.gradcheck._numerical import cheap_jit
 
 IDS = [case.name for case in CASES]
 
@@ -107,7 +108,7 @@ def _float64_program(index):
             outputs = [_call(fn, case, args) for fn in (case.fn, hand)]
             return grads, automatic(cot, *[args[i] for i in argnums]), outputs
 
-        grads, expected, outputs = jax.tree.map(np.asarray, jax.jit(program)(cotangent, args))
+        grads, expected, outputs = jax.tree.map(np.asarray, cheap_jit(program)(cotangent, args))
     return args, (grads if isinstance(grads, tuple) else (grads,)), expected, outputs
 
 
@@ -132,6 +133,11 @@ def test_eager_equals_jit_shapes_and_dtypes(case):
     reference run in float32, with float32 shapes and dtypes (float64's are checked with
     the forward values above).
 
+    Both programs are compiled as ``fdl.gradcheck`` compiles its checks (``cheap_jit``:
+    on CPU without LLVM's optimisation passes, under half the compile time); what is
+    checked here, tracing the ops and their dtypes, does not depend on how XLA
+    generates the code, and the rest of the suite runs the ops under the default options.
+
     The float64 program is the one the VJP test above compiles; the eager side runs in
     float64, whose primitives the forward tests above compiled already. Eager float32
     calls would compile every primitive of every op once more (~200 small programs, a
@@ -149,7 +155,7 @@ def test_eager_equals_jit_shapes_and_dtypes(case):
             _assert_tree_close(out, eager, rtol=1e-12, atol=1e-13)
     args = _args(case, jnp.float32)
     expected = reference_for(case)(*args, **case.kwargs)
-    for got in jax.jit(both)(*args):
+    for got in cheap_jit(both)(*args):
         # float32 against NumPy's float32 arithmetic in another order: a few ulps.
         _assert_tree_close(got, expected, rtol=1e-5, atol=1e-6)
         _assert_shapes_and_dtype(case, got, expected, jnp.float32)

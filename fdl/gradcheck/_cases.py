@@ -34,20 +34,39 @@ class Case(NamedTuple):
     select: Callable | None = None
 
 
-def _normal(rng, shape, dtype, scale=1.0):
-    return jnp.asarray(scale * rng.standard_normal(shape), dtype)
+def _array(values, dtype):
+    """NumPy ``values`` as a JAX array of ``dtype``, cast by NumPy and copied to the device
+    as they are. A conversion on the device (``jnp.asarray`` of float64 values as float32,
+    or of an array without a ``dtype``) compiles a program for every shape, as does any
+    arithmetic on JAX arrays; so the helpers below compute in float64 NumPy and cast once.
+    """
+    dtype = jax.dtypes.canonicalize_dtype(dtype)
+    return jnp.asarray(np.asarray(values, dtype=dtype), dtype=dtype)
+
+
+def _labels(values):
+    """Integer class labels (int64 NumPy) as JAX's default integer type."""
+    return _array(values, np.int64)
+
+
+def _normal(rng, shape, dtype, scale=1.0, shift=0.0):
+    return _array(scale * rng.standard_normal(shape) + shift, dtype)
 
 
 def _off_kink(rng, shape, dtype, gap=0.05):
     """Normal samples pushed at least ``gap`` away from zero."""
     z = rng.standard_normal(shape)
-    return jnp.asarray(np.sign(z) * (np.abs(z) + gap), dtype)
+    return _array(_away_from_zero(z, gap), dtype)
+
+
+def _away_from_zero(z, gap):
+    return np.sign(z) * (np.abs(z) + gap)
 
 
 def _distinct(rng, shape, dtype):
     """A random permutation of evenly spaced values: no ties anywhere (for max)."""
     values = np.linspace(-2.0, 2.0, int(np.prod(shape)))
-    return jnp.asarray(rng.permutation(values).reshape(shape), dtype)
+    return _array(rng.permutation(values).reshape(shape), dtype)
 
 
 def _affine_args(rng, dtype):
@@ -86,8 +105,8 @@ def _bn_args(shape):
     def make(rng, dtype):
         c = shape[-1]
         state = {"mean": _normal(rng, (c,), dtype, 0.1),
-                 "var": jnp.asarray(1.0 + rng.uniform(size=c), dtype)}
-        return (_normal(rng, shape, dtype, 2.0) + 0.5, 1.0 + _normal(rng, (c,), dtype, 0.2),
+                 "var": _array(1.0 + rng.uniform(size=c), dtype)}
+        return (_normal(rng, shape, dtype, 2.0, shift=0.5), _normal(rng, (c,), dtype, 0.2, shift=1.0),
                 _normal(rng, (c,), dtype), state)
     return make
 
@@ -97,31 +116,36 @@ def _dropout_args(rng, dtype):
 
 
 def _class_args(rng, dtype, n=6, c=4):
-    return _normal(rng, (n, c), dtype, 2.0), jnp.asarray(rng.integers(0, c, n))
+    return _normal(rng, (n, c), dtype, 2.0), _labels(rng.integers(0, c, n))
 
 
-def _svm_args(rng, dtype):
+def _svm_args(rng, dtype, n=6, c=4):
     # Scores on a 0.25 grid plus distinct offsets of k/28 keep every margin
-    # s_j - s_y + 1 at least 1/28 away from zero.
-    scores, y = _class_args(rng, dtype)
-    return jnp.round(scores * 4) / 4 + jnp.arange(scores.shape[1], dtype=dtype) / 28, y
+    # s_j - s_y + 1 at least 1/28 away from zero (the scores of _class_args, gridded).
+    scores = 2.0 * rng.standard_normal((n, c))
+    y = _labels(rng.integers(0, c, n))
+    return _array(np.round(scores * 4) / 4 + np.arange(c) / 28, dtype), y
 
 
 def _binary_args(rng, dtype):
     y = np.where(rng.uniform(size=8) < 0.5, 1, -1)
     z = rng.standard_normal(8)
     margin = np.sign(z) * (np.abs(z) + 0.05)  # y * score - 1, kept off the hinge
-    return jnp.asarray((1 + margin) * y, dtype), jnp.asarray(y)
+    return _array((1 + margin) * y, dtype), _labels(y)
 
 
 def _regression_args(rng, dtype):
-    pred = _normal(rng, (5, 3), dtype)
-    return pred, pred + _off_kink(rng, (5, 3), dtype)
+    pred = rng.standard_normal((5, 3))
+    target = pred + _away_from_zero(rng.standard_normal((5, 3)), 0.05)
+    return _array(pred, dtype), _array(target, dtype)
 
 
 def _distribution_args(rng, dtype):
-    return (jax.nn.softmax(_normal(rng, (4, 5), dtype), axis=-1),
-            jax.nn.softmax(_normal(rng, (4, 5), dtype), axis=-1))
+    def softmax(z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return _array(e / e.sum(axis=-1, keepdims=True), dtype)
+
+    return softmax(rng.standard_normal((4, 5))), softmax(rng.standard_normal((4, 5)))
 
 
 def _params_args(rng, dtype):

@@ -9,7 +9,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from fdl import manual
-from fdl.gradcheck._numerical import centred_differences, rel_error
+from fdl.gradcheck._numerical import centred_differences, cheap_jit, rel_error
 
 # Tolerances in float64: two analytic gradients differ by rounding only; centred
 # differences with h = 1e-5 carry O(h^2) truncation error.
@@ -160,26 +160,28 @@ def check(f, *args, argnums=None, manual_fn=None, name=None, select=None, h=1e-5
     auto_scalar = _projected(auto, kwargs, cotangents, select)
     hand_scalar = None if hand is None else _projected(hand, kwargs, cotangents, select)
     diff_args = tuple(args[i] for i in argnums)
-    flat, unravel = ravel_pytree(diff_args)
 
-    def along(v):
-        new_args = list(args)
-        for i, a in zip(argnums, unravel(v)):
-            new_args[i] = a
-        return new_args
-
-    @jax.jit
-    def all_gradients(v):
+    @cheap_jit
+    def all_gradients(diff):
         # One compiled program for everything: automatic, manual, and every
-        # finite-difference probe (vmapped), instead of one compilation each.
-        auto_g = jax.grad(lambda u: auto_scalar(*along(u)))(v)
-        hand_g = None if hand_scalar is None else jax.grad(lambda u: hand_scalar(*along(u)))(v)
-        numeric = centred_differences(lambda u: auto_scalar(*along(u)), v, h)
-        return auto_g, hand_g, numeric
+        # finite-difference probe (one lax.map), instead of one compilation each; the
+        # flattening to one vector and back is inside too (eagerly, each reshape,
+        # concatenation and split would compile on its own).
+        flat, unravel = ravel_pytree(diff)
 
-    auto_g, hand_g, numeric = all_gradients(flat)
-    auto_parts, numeric_parts = unravel(auto_g), unravel(numeric)
-    hand_parts = None if hand_g is None else unravel(hand_g)
+        def along(v):
+            new_args = list(args)
+            for i, a in zip(argnums, unravel(v)):
+                new_args[i] = a
+            return new_args
+
+        auto_g = jax.grad(lambda u: auto_scalar(*along(u)))(flat)
+        hand_g = None if hand_scalar is None else jax.grad(lambda u: hand_scalar(*along(u)))(flat)
+        numeric = centred_differences(lambda u: auto_scalar(*along(u)), flat, h)
+        return (unravel(auto_g), None if hand_g is None else unravel(hand_g),
+                unravel(numeric))
+
+    auto_parts, hand_parts, numeric_parts = all_gradients(diff_args)
 
     rows = []
     for j, i in enumerate(argnums):

@@ -47,7 +47,7 @@ from fdl.gradcheck._check import (
     ArgumentReport,
     GradcheckReport,
 )
-from fdl.gradcheck._numerical import rel_error
+from fdl.gradcheck._numerical import cheap_jit, rel_error
 from fdl.gradcheck._suite import run_cases
 
 # Two centred differences with steps h and h/2 differ by (3/4) h^2 f'''/6 plus rounding
@@ -65,18 +65,11 @@ KINK_TOL = 1e-8
 # relatively as usual. A wrong gradient of a small leaf still shows: its error is a
 # fraction of the leaf's own gradient, far above 1e-9.
 MODEL_NUMERICAL_FLOOR = 1e-3
-# XLA's backend optimisations make CPU compilation of a model's gradient several times
-# slower and buy nothing for a program that runs once on a handful of examples.
-_CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0,
-                         "xla_llvm_disable_expensive_passes": True}
 
 
 def _compiled(fn, *args):
-    """``fn`` compiled for ``args``, with cheap compilation on CPU."""
-    lowered = jax.jit(fn).lower(*args)
-    if jax.default_backend() == "cpu":
-        return lowered.compile(compiler_options=_CPU_COMPILER_OPTIONS)
-    return lowered.compile()
+    """``fn`` compiled for ``args``, with cheap compilation on CPU (``cheap_jit``)."""
+    return cheap_jit(fn).lower(*args).compile()
 
 
 class ModelCase(NamedTuple):
