@@ -108,3 +108,40 @@ def _cpu_options_accepted():
 def jit(fun, **kwargs):
     """``jax.jit(fun, **kwargs)`` with ``compiler_options()`` added."""
     return jax.jit(fun, compiler_options=compiler_options(), **kwargs)
+
+
+# ------------------------------------------------------------------ programs run once
+
+# A program that runs once on a handful of numbers (a gradient check's probes, a test's
+# comparison) is compiled on CPU for compile time, not speed: without XLA's backend
+# (LLVM) optimisation passes, and with XLA:CPU's older loop emitter for fused elementwise
+# code where the jaxlib still has it (with its newer MLIR fusion emitters, fdl
+# gradcheck's registry and model checks took 4x the compile time). No fast-math either
+# way: the same HLO, IEEE arithmetic, values equal up to the rounding of reordered sums.
+CHEAP_CPU_OPTIONS = {"xla_backend_optimization_level": 0,
+                     "xla_llvm_disable_expensive_passes": True}
+_LEGACY_EMITTER = {"xla_cpu_use_fusion_emitters": False}
+
+
+@functools.cache
+def _cheap_cpu_options():
+    """``CHEAP_CPU_OPTIONS``, plus ``_LEGACY_EMITTER`` if this jaxlib accepts it (an
+    unknown option fails the compilation)."""
+    options = dict(CHEAP_CPU_OPTIONS, **_LEGACY_EMITTER)
+    try:
+        jax.jit(lambda v: v + 1, compiler_options=options).lower(jnp.zeros(())).compile()
+    except Exception:  # noqa: BLE001 - any rejection means: compile without it
+        return dict(CHEAP_CPU_OPTIONS)
+    return options
+
+
+def cheap_options():
+    """The compiler options of ``cheap_jit`` on the default backend: a dict, or ``None``
+    off CPU (where compilation is left as it is)."""
+    return _cheap_cpu_options() if jax.default_backend() == "cpu" else None
+
+
+def cheap_jit(fn, **kwargs):
+    """``jax.jit(fn, **kwargs)`` compiled for compile time on CPU, for programs that run
+    once (``CHEAP_CPU_OPTIONS``)."""
+    return jax.jit(fn, compiler_options=cheap_options(), **kwargs)

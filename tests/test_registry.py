@@ -8,11 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from programs import cheap_jit
 from registry import REFERENCES, reference_for
 
 import fdl
 from fdl.gradcheck import CASES, check_case
-from fdl.gradcheck._numerical import cheap_jit
 
 IDS = [case.name for case in CASES]
 

@@ -41,13 +41,14 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from fdl import layers, losses, manual, models, regularizers
+from fdl._compiler import cheap_jit
 from fdl.gradcheck._check import (
     ANALYTIC_TOL,
     NUMERICAL_TOL,
     ArgumentReport,
     GradcheckReport,
 )
-from fdl.gradcheck._numerical import cheap_jit, rel_error
+from fdl.gradcheck._numerical import rel_error
 from fdl.gradcheck._suite import run_cases
 
 # Two centred differences with steps h and h/2 differ by (3/4) h^2 f'''/6 plus rounding

@@ -4,40 +4,10 @@ The analytic gradient is exact and fast but easy to get wrong; the numerical one
 slow and approximate but hard to get wrong. Gradient checking compares the two.
 """
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-
-# A gradient check compiles programs that run once on a handful of numbers, so on CPU
-# they are compiled for compile time, not speed: without XLA's backend (LLVM)
-# optimisation passes, and with XLA:CPU's older loop emitter for fused elementwise code
-# where the jaxlib still has it (with its newer MLIR fusion emitters, the registry's and
-# the models' checks took 4x the compile time). Same HLO, same values up to rounding.
-CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0,
-                        "xla_llvm_disable_expensive_passes": True}
-_LEGACY_EMITTER = {"xla_cpu_use_fusion_emitters": False}
-
-
-@functools.cache
-def _cpu_compiler_options():
-    """``CPU_COMPILER_OPTIONS``, plus ``_LEGACY_EMITTER`` if this jaxlib accepts it (an
-    unknown option fails the compilation)."""
-    options = dict(CPU_COMPILER_OPTIONS, **_LEGACY_EMITTER)
-    try:
-        jax.jit(lambda v: v + 1, compiler_options=options).lower(jnp.zeros(())).compile()
-    except Exception:  # noqa: BLE001 - any rejection means: compile without it
-        return dict(CPU_COMPILER_OPTIONS)
-    return options
-
-
-def cheap_jit(fn):
-    """``jax.jit(fn)``, compiled for compile time on CPU (``CPU_COMPILER_OPTIONS``)."""
-    if jax.default_backend() == "cpu":
-        return jax.jit(fn, compiler_options=_cpu_compiler_options())
-    return jax.jit(fn)
 
 
 def numerical_gradient(f, x, h=1e-5):

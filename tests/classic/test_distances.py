@@ -3,10 +3,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from compilations import count_compilations as _compilations
+from programs import compiled_once
 from scipy.spatial.distance import cdist
 
 import fdl.classic
-from fdl.gradcheck._models import _compiled as compiled_once
 
 SCIPY_NAMES = {"l2": "euclidean", "sqeuclidean": "sqeuclidean", "l1": "cityblock"}
 EPS32 = float(np.finfo(np.float32).eps)

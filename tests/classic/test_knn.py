@@ -4,12 +4,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from programs import compiled_once
 from scipy.spatial.distance import cdist
 from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier
 
 import fdl.classic
-from fdl.gradcheck._models import _compiled as compiled_once
 
 SKLEARN_P = {"l2": 2, "l1": 1}
 SCIPY_NAMES = {"l2": "sqeuclidean", "l1": "cityblock"}

@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from programs import cheap_jit as _jit
+from programs import device_array as _array
 
 import fdl
 
@@ -27,22 +29,8 @@ SVMS = _both("svm")
 SCORES = jax.device_put(np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32))
 LABELS = jax.device_put(np.array([0, 3, 1, 2, 2, 0], np.int32))
 
-# XLA's backend (LLVM) optimisations make CPU compilation of these tiny programs slower
-# and buy nothing for a run on a handful of values; no fast-math at any level, so the
-# arithmetic compared stays IEEE. Each test computes its values and gradients in one
-# program: called eagerly, a loss compiles every primitive separately.
-_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
-def _array(values, dtype=None):
-    """``jnp.array(values, dtype)`` without compiling: ``jnp.asarray`` of host data
-    compiles a small program per shape and dtype, ``jax.device_put`` does not."""
-    return jax.device_put(np.asarray(values, dtype))
-
-
-def _jit(fn):
-    """``jax.jit(fn)``, compiled cheaply on CPU."""
-    return jax.jit(fn, compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
 
 
 def _labels_with(index, value):

@@ -3,10 +3,10 @@
 import jax
 import numpy as np
 import pytest
+from programs import compiled_once
 
 from fdl import layers as L
 from fdl import models
-from fdl.gradcheck._models import _compiled as compiled_once
 
 
 def _init(model, input_shape):

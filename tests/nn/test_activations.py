@@ -5,28 +5,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from programs import cheap_jit
+from programs import device_array as _array
 
 import fdl
 
 MODULES = [pytest.param(fdl.nn, id="nn"), pytest.param(fdl.manual, id="manual")]
 UNARY = ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax"]
-# XLA's backend (LLVM) optimisations make CPU compilation of these tiny programs slower
-# and buy nothing for a run on a handful of values; no fast-math at any level, so the
-# arithmetic compared stays IEEE. Each test computes its values and gradients in one
-# program: eager calls (and indexing a jax.Array) compile every primitive separately.
-_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
 def _jit(fn):
     """``jax.jit(fn)``, compiled cheaply on CPU; the results come back as NumPy arrays."""
-    jitted = jax.jit(fn, compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
+    jitted = cheap_jit(fn)
     return lambda *args: jax.tree.map(np.asarray, jitted(*args))
 
-
-def _array(values, dtype=None):
-    """``jnp.array(values, dtype)`` without compiling: ``jnp.asarray`` of host data
-    compiles a small program per shape and dtype, ``jax.device_put`` does not."""
-    return jax.device_put(np.asarray(values, dtype))
 
 
 def _value_and_grad(fn, x, g=None):

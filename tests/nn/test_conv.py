@@ -12,28 +12,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import reference as ref
+from programs import cheap_jit as _jit
+from programs import cheap_options
+from programs import device_array as _array
 
 import fdl
 
 CONVS = [pytest.param(fdl.nn.conv2d, id="nn"), pytest.param(fdl.manual.conv2d, id="manual")]
 
 
-# XLA's backend (LLVM) optimisations make CPU compilation of these programs about twice
-# as slow (most of all im2col's KH*KW strided slices), and they run once, on a few
-# hundred values. No fast-math at any level: the compared arithmetic stays IEEE, and the
-# tolerances below cover any reordering of sums.
-_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
-def _jit(fn):
-    """``jax.jit(fn)``, compiled cheaply on CPU."""
-    return jax.jit(fn, compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
-
-
-def _array(values, dtype=None):
-    """``jnp.array(values, dtype)`` without compiling: ``jnp.asarray`` of host data
-    compiles a small program per shape and dtype, ``jax.device_put`` does not."""
-    return jax.device_put(np.asarray(values, dtype))
 
 
 def _rand(shape, seed, dtype=np.float32):
@@ -196,7 +185,7 @@ def _compiled_once(jitted, *args):
     text = lowered.as_text()
     if text not in _EXECUTABLES:
         _EXECUTABLES[text] = lowered.compile(
-            compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
+            compiler_options=cheap_options())
     return _EXECUTABLES[text]
 
 
@@ -426,9 +415,10 @@ def test_auto_values_and_gradients_match_xla_and_finite_differences(channels, x6
 
     grads = _jit(lambda x, w, b: {impl: jax.grad(objective(impl), argnums=(0, 1, 2))(x, w, b)
                                   for impl in ("auto", "xla", "im2col")})(x, w, b)
-    # The finite differences run a float64 convolution per probe, several seconds even
-    # fully optimised: this program keeps XLA's default options. Traced under one jit
-    # (numerical_gradient's own flattening would compile an op at a time).
+    # The finite differences run a float64 convolution per probe (a lax.map over the
+    # probes): unoptimised, that loop runs far slower, so this program keeps XLA's
+    # default options. Traced under one jit (numerical_gradient's own flattening would
+    # compile an op at a time).
     numerical = jax.jit(lambda x, w, b: fdl.gradcheck.numerical_gradient(
         lambda args: objective("auto")(*args), (x, w, b)))(x, w, b)
     for impl in ("auto", "im2col"):

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import reference as ref
+from programs import cheap_jit as _jit
+from programs import device_array as _array
 
 import fdl
 
@@ -19,21 +21,8 @@ AVG_POOLS = [pytest.param(fdl.nn.avg_pool2d, id="nn-avg"),
 POOLS = MAX_POOLS + AVG_POOLS
 
 
-# XLA's backend (LLVM) optimisations make CPU compilation of these programs about twice
-# as slow, and they run once, on a few hundred values. No fast-math at any level: the
-# compared arithmetic stays IEEE; the tolerances below cover any reordering of sums.
-_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
-def _jit(fn):
-    """``jax.jit(fn)``, compiled cheaply on CPU."""
-    return jax.jit(fn, compiler_options=_FAST_COMPILE if jax.default_backend() == "cpu" else None)
-
-
-def _array(values, dtype=None):
-    """``jnp.array(values, dtype)`` without compiling: ``jnp.asarray`` of host data
-    compiles a small program per shape and dtype, ``jax.device_put`` does not."""
-    return jax.device_put(np.asarray(values, dtype))
 
 
 def _distinct(shape, seed=0):

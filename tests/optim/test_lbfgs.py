@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import scipy.optimize
 from jax.flatten_util import ravel_pytree
+from programs import compiled_once
 from sklearn.datasets import load_digits
 
 from fdl import optim
-from fdl.gradcheck._models import _compiled as compiled_once
 from fdl.optim import _lbfgs
 
 LAMBDA = 1e-2

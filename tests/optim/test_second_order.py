@@ -12,9 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.optimize
+from programs import compiled_once
 
 from fdl import optim
-from fdl.gradcheck._models import _compiled as compiled_once
 from fdl.optim import _second_order
 
 TRACES = []  # appended to only while an objective is traced
