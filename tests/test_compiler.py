@@ -166,3 +166,19 @@ def test_compiler_options_on_cpu_and_jit_computes_the_same():
 def test_compiler_options_off_when_opted_out(monkeypatch):
     monkeypatch.setenv("FDL_TUNE_XLA", "0")
     assert _compiler.compiler_options() is None
+
+
+def test_cheap_jit_computes_what_jit_computes():
+    """Run-once programs compile without LLVM's optimisations (and with the older loop
+    emitter where the jaxlib has it): the same HLO, so the same values up to the rounding
+    of sums XLA may order differently."""
+    options = _compiler.cheap_options()
+    assert options["xla_backend_optimization_level"] == 0  # this suite runs on CPU
+    assert set(_compiler.CHEAP_CPU_OPTIONS) <= set(options)
+    x = np.random.default_rng(2).standard_normal((5, 7)).astype(np.float32)
+
+    def f(x):
+        return jnp.tanh(x) @ x.T + jax.nn.logsumexp(x, axis=1)
+
+    # float32 products of 7 terms: a reordered sum moves by a few ulps of |values| ~ 10.
+    np.testing.assert_allclose(_compiler.cheap_jit(f)(x), jax.jit(f)(x), rtol=1e-5, atol=1e-5)
