@@ -12,6 +12,9 @@ import pytest
 import fdl
 from fdl import cli
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 # The training runs that need only some model that learns: a softmax classifier with a
 # constant rate, so that its optimizer (and compiled epoch) does not depend on --epochs
 # and these runs compile one training program between them.

@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -9,6 +9,10 @@ import pytest
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
 
 
+# The examples' tiny trainings compiled cheaply (conftest's quick_compiles).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
+
 def _load(name):
     spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)

@@ -20,19 +20,6 @@ from fdl.bench.workload import Config
 TIMED = {"ms", "ms_each_round", "examples_per_s", "gflops"}
 
 
-@pytest.fixture
-def quick_compiles(monkeypatch):
-    """fdl's compiled steps compiled cheaply (``_compiler.cheap_options``). These tests
-    take a few steps to check rows and code paths, never their speed, and a ResNet
-    training step then compiles in about half the time (ResNet-8: 3.9 s -> 2.0 s). On
-    XLA:CPU only (the option measured here)."""
-    from fdl import _compiler
-
-    if jax.default_backend() == "cpu":
-        options = dict(_compiler.compiler_options() or {}, **_compiler.cheap_options())
-        monkeypatch.setattr(_compiler, "compiler_options", lambda: options)
-
-
 def test_step_flops_are_three_forward_passes_of_the_profiled_model():
     # Forward multiply-adds: ResNet-20 40.6M (He et al. 2016: ~41M), ResNet-9 0.38G on
     # 32x32, ResNet-18 1.81G at 224x224 (torchvision's model card); a step is 3 forwards

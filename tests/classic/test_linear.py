@@ -9,6 +9,9 @@ from compilations import count_compilations
 import fdl
 from fdl.classic import LinearClassifier
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 
 @pytest.fixture(scope="module")
 def digits():

@@ -9,6 +9,9 @@ import pytest
 
 from fdl import cli, commands
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
          "truck")
 # fdl train holds out the last 1,000 training images for validation (the CS231n split),

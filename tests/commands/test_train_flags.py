@@ -3,7 +3,12 @@
 import json
 import math
 
+import pytest
+
 from fdl import cli, commands, data
+
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
 
 
 def test_sanity_passes_prints_a_table_and_writes_json(tmp_path, capsys):

@@ -13,6 +13,9 @@ import pytest
 from fdl import cli, commands, data, models, train
 from fdl.commands import _train, _trained
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 # Trained once for the module: an MLP with batch norm (running statistics in ``state``)
 # and dropout (a layer that acts only in training), for one epoch: enough for
 # predictions that differ between classes.

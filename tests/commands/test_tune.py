@@ -7,6 +7,9 @@ import pytest
 
 from fdl import cli
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 
 def _tune(out, *extra):
     # Every search here takes minibatches of 32 (not the default 64), so that a model's

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits_features.py"
 BOW = "bag of words 3x3/1, k=64"
 PYRAMID = "spatial pyramid L=1 (3x3/1, k=64)"

@@ -10,6 +10,9 @@ import pytest
 
 from fdl import data, losses, models, optim, train
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 CE = losses.softmax_cross_entropy
 CROP = data.augmentation(crop_padding=1)
 # One optimizer object for every fit: fit caches its compiled epoch per (model, loss,

@@ -7,6 +7,9 @@ import pytest
 
 from fdl import losses, models, optim, train
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 CE = losses.softmax_cross_entropy
 BF16 = jnp.bfloat16
 

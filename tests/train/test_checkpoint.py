@@ -8,6 +8,9 @@ import pytest
 
 from fdl import init, losses, models, optim, train
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 CE = losses.softmax_cross_entropy
 
 

@@ -10,6 +10,9 @@ import pytest
 
 from fdl import data, losses, models, optim, train
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 CE = losses.softmax_cross_entropy
 # The MLP of every MLP fit here (its dropout variant included): one set of weight shapes,
 # so its initial draws compile once. A width no other test file uses, so the fixture

@@ -9,6 +9,9 @@ import pytest
 
 from fdl import data, losses, manual, models, optim, train
 
+# Tiny training runs, checked for what they produce: compiled cheaply (conftest).
+pytestmark = pytest.mark.usefixtures("quick_compiles")
+
 CE = losses.softmax_cross_entropy
 
 # The tests of failing checks use test_all_checks_pass_on_digits' MLP with Adam (the
