@@ -88,6 +88,7 @@ def simulated(out):
 
     devices = jax.devices()
     assert len(devices) == N_DEVICES, devices
+    _compile_cheaply()  # after the backend started with its two devices
     flat, trained = train_all(devices)
     single, _ = train_all(None)
     flat.update({f"single/{k}": v for k, v in single.items()})
@@ -126,6 +127,20 @@ def _error_messages(devices):
     return messages
 
 
+def _compile_cheaply():
+    """fit's programs compiled the way run-once programs are (``fdl._compiler.
+    cheap_options``, as conftest's ``quick_compiles`` does in the test processes): both
+    sides of every comparison here are compiled alike, and the runs are a few tiny steps.
+    Called once JAX's backend is up (its device count and processes are fixed then)."""
+    import jax
+
+    from fdl import _compiler
+
+    if jax.default_backend() == "cpu":
+        options = dict(_compiler.compiler_options() or {}, **_compiler.cheap_options())
+        _compiler.compiler_options = lambda: options
+
+
 def process(process_id, port, out):
     """Process ``process_id`` of ``N_DEVICES`` processes with one CPU device each."""
     import jax
@@ -136,6 +151,7 @@ def process(process_id, port, out):
                                initialization_timeout=60)
     devices = jax.devices()
     assert len(devices) == N_DEVICES and len(jax.local_devices()) == 1, devices
+    _compile_cheaply()  # after jax.distributed joined the processes
     # Every process passes the whole data set and the same key; process 0 alone writes
     # the checkpoints, into the directory of ``out``.
     flat, _ = train_all(devices, checkpoint_dir=os.path.dirname(out))
