@@ -66,8 +66,8 @@ def test_scan_and_steps_loops_agree(few_digits):
                   augment=data.augmentation(crop_padding=1, flip=True), progress=False)
     p_scan, s_scan, h_scan = train.fit(model, (x, y), loop="scan", **kwargs)
     p_steps, s_steps, h_steps = train.fit(model, (x, y), loop="steps", **kwargs)
-    # float32 (its programs are the ones users run, and share the file's initial draws
-    # and permutation): the loops differ at most in how XLA fuses the same arithmetic
+    # float32 (the dtype users train in; the runs share the file's initial draws and
+    # permutation): the loops differ at most in how XLA fuses the same arithmetic
     # (bit for bit equal on XLA:CPU), a few float32 roundings; another key or a misplaced
     # step moves the weights and losses by 1e-3 and more.
     for a, b in zip(jax.tree.leaves(p_scan), jax.tree.leaves(p_steps)):
