@@ -12,6 +12,10 @@ adam(3e-3)``. Arguments compare by value and by type (``1`` and ``1.0`` differ),
 layers and optimizers by their own configuration, functions (an initialiser, a user's
 mask) by identity. A call with an argument that cannot be hashed (an array, a traced
 value) gives a result that is equal only to itself, as before.
+
+``open_argument`` turns such a result back into its builder with one number left open
+(``adam`` at ``lr``): ``fit`` passes the learning rate into its compiled epoch as an
+argument, so ``adam(1e-3)`` and ``adam(3e-3)`` train with one compiled program.
 """
 
 import dataclasses
