@@ -145,3 +145,9 @@ def cheap_jit(fn, **kwargs):
     """``jax.jit(fn, **kwargs)`` compiled for compile time on CPU, for programs that run
     once (``CHEAP_CPU_OPTIONS``)."""
     return jax.jit(fn, compiler_options=cheap_options(), **kwargs)
+
+
+def cheap_compiled(fn, *args):
+    """``fn`` compiled cheaply (``cheap_jit``) for ``args``: an executable to call with
+    arguments of their shapes and dtypes."""
+    return cheap_jit(fn).lower(*args).compile()

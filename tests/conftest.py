@@ -59,12 +59,14 @@ def quick_compiles():
     in half the time (3.9 s -> 2.0 s), the training examples' file in 9 s instead of 22.
     fdl's program caches are emptied before and after, so no program compiled one way
     serves a test that expects the other (bit-equality tests compare two programs)."""
+    from programs import cheap_loop_options
+
     from fdl import _compiler
 
     with pytest.MonkeyPatch.context() as patch:
-        if jax.default_backend() == "cpu":
-            options = dict(_compiler.compiler_options() or {}, **_compiler.cheap_options())
+        options = cheap_loop_options()
+        if options is not None:
             _forget_compiled_programs()
-            patch.setattr(_compiler, "compiler_options", lambda: options)
+            patch.setattr(_compiler, "compiler_options", options)
         yield
     _forget_compiled_programs()

@@ -37,17 +37,16 @@ def minibatches(x, y, batch):
 def fdl_runner(model, optimizer, x, y, batch, seed=0):
     """One ``fit`` epoch over ``(x, y)`` per call: ``len(x) // batch`` steps.
 
-    Uses ``fit``'s own compiled epoch, so the loop strategy (``lax.scan`` or donated
-    jitted steps) is the one ``fit`` picks for this model.
+    Uses ``fit``'s own compiled epoch (``epoch_program``: the loop strategy ``fit``
+    picks for this model, the learning rate traced as ``fit`` traces it).
     """
     import fdl
     from fdl.train import _loop
 
     n = x.shape[0]
     loop = fdl.train.choose_loop(model)
-    epoch = _loop._compiled_epoch(
-        model, fdl.losses.softmax_cross_entropy, optimizer, batch, n, loop, None
-    )
+    epoch, hyper, _ = _loop.epoch_program(
+        model, fdl.losses.softmax_cross_entropy, optimizer, batch, n, loop)
     params, state = model.init(jax.random.key(seed), tuple(x.shape[1:]))
     # Fresh buffers: the epoch donates them, and optimizer states may share one buffer.
     carry = jax.tree.map(lambda a: jnp.array(a, copy=True), (params, state, optimizer.init(params)))
@@ -56,7 +55,7 @@ def fdl_runner(model, optimizer, x, y, batch, seed=0):
 
     def run():
         nonlocal carry
-        params, state, opt_state, losses, _ = epoch(*carry, {}, xd, yd, perm_key, drop_key)
+        params, state, opt_state, losses, _ = epoch(*carry, hyper, xd, yd, perm_key, drop_key)
         carry = (params, state, opt_state)
         losses.block_until_ready()
 

@@ -41,7 +41,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from fdl import layers, losses, manual, models, regularizers
-from fdl._compiler import cheap_jit
+from fdl._compiler import cheap_compiled
 from fdl.gradcheck._check import (
     ANALYTIC_TOL,
     NUMERICAL_TOL,
@@ -66,11 +66,6 @@ KINK_TOL = 1e-8
 # relatively as usual. A wrong gradient of a small leaf still shows: its error is a
 # fraction of the leaf's own gradient, far above 1e-9.
 MODEL_NUMERICAL_FLOOR = 1e-3
-
-
-def _compiled(fn, *args):
-    """``fn`` compiled for ``args``, with cheap compilation on CPU (``cheap_jit``)."""
-    return cheap_jit(fn).lower(*args).compile()
 
 
 class ModelCase(NamedTuple):
@@ -245,9 +240,9 @@ def check_model(case, *, seed=0, max_coordinates=200, h=1e-5,
     # theta +- (h/2) e_i. Vmapping the probes instead batches the model's *weights*, and
     # XLA:CPU runs a convolution with a batch of kernels very slowly (LeNet-5: 65 s for
     # 100 probes, against well under a second one by one).
-    auto_g, hand_g = (np.asarray(a) for a in _compiled(analytic, flat)(flat))
+    auto_g, hand_g = (np.asarray(a) for a in cheap_compiled(analytic, flat)(flat))
     zero = jnp.zeros((), flat.dtype)
-    forward = _compiled(objective_at, flat, jnp.int32(0), zero)
+    forward = cheap_compiled(objective_at, flat, jnp.int32(0), zero)
     steps = [jnp.asarray(s, flat.dtype) for s in (h, -h, h / 2, -h / 2)]
     values = np.asarray([
         [float(forward(flat, jnp.int32(i), s)) for s in steps] for i in probed

@@ -128,17 +128,17 @@ def _error_messages(devices):
 
 
 def _compile_cheaply():
-    """fit's programs compiled the way run-once programs are (``fdl._compiler.
-    cheap_options``, as conftest's ``quick_compiles`` does in the test processes): both
-    sides of every comparison here are compiled alike, and the runs are a few tiny steps.
-    Called once JAX's backend is up (its device count and processes are fixed then)."""
-    import jax
+    """fit's programs compiled the way run-once programs are (``programs.
+    cheap_loop_options``, as conftest's ``quick_compiles`` does in the test processes):
+    both sides of every comparison here are compiled alike, and the runs are a few tiny
+    steps. Called once JAX's backend is up (its device count and processes are fixed then)."""
+    from programs import cheap_loop_options
 
     from fdl import _compiler
 
-    if jax.default_backend() == "cpu":
-        options = dict(_compiler.compiler_options() or {}, **_compiler.cheap_options())
-        _compiler.compiler_options = lambda: options
+    options = cheap_loop_options()
+    if options is not None:
+        _compiler.compiler_options = options
 
 
 def process(process_id, port, out):
@@ -160,8 +160,8 @@ def process(process_id, port, out):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))))
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path[:0] = [os.path.dirname(tests), tests]  # fdl, and the tests' helpers
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "simulated":
         simulated(*args)
