@@ -8,10 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from programs import compiled_once
 
 from fdl import layers as L
 from fdl import losses, manual, models
-from fdl.gradcheck._models import _compiled as compiled_once
 
 
 def _zoo(m):
